@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: MIT
+// The umbrella header: everything a user program needs. Backend selection is
+// by entry point — anyio::run (realio) or anyio::sim::run (simulator) — so
+// the same code runs on both.
+#pragma once
+#include <anyio/cancel_scope.hpp>
+#include <anyio/errors.hpp>
+#include <anyio/lowlevel.hpp>
+#include <anyio/run.hpp>
+#include <anyio/sim.hpp>
+#include <anyio/task.hpp>
+#include <anyio/task_group.hpp>
+#include <anyio/time.hpp>

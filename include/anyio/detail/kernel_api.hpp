@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+// The kernel entry points that public templates and awaiters call. They are
+// defined in runtime/ (scheduler.cpp, wait.cpp, cancel_scope.cpp,
+// task_group.cpp); this header only declares them so that user code never
+// needs runtime/ internals. Every function that needs a running kernel takes
+// the name of the public API it serves, so misuse errors can name it.
+#pragma once
+#include <anyio/detail/kernel_types.hpp>
+
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <string>
+
+namespace anyio::detail {
+
+[[noreturn]] void throw_usage_error(const std::string& what);
+[[noreturn]] void throw_cancelled();
+bool is_cancelled(const std::exception_ptr& error) noexcept;
+/// "1.5s", "250ms", "3us", "12ns": for messages.
+std::string format_duration(std::int64_t ns);
+
+/// The running task; throws usage_error naming `api` outside anyio::run().
+task_record& current_task_record(const char* api);
+/// The running kernel's clock in ns; throws usage_error outside anyio::run().
+std::int64_t current_time_ns(const char* api);
+
+// The one suspension primitive (runtime/wait.cpp).
+void park(task_record& t, std::coroutine_handle<> h, function_ref<abort_result()> abort,
+          const char* what);
+void yield_now(task_record& t, std::coroutine_handle<> h) noexcept;
+void reschedule(task_record& t, std::exception_ptr error = nullptr);
+void raise_if_cancelled(task_record& t);
+bool effectively_cancelled(const task_record& t) noexcept;
+void rethrow_wake_error(task_record& t);
+void sleep_park(sleep_node& node, task_record& t, std::coroutine_handle<> h, std::int64_t when);
+
+// Cancel scopes (runtime/cancel_scope.cpp).
+void scope_enter(cancel_node& s, const char* api);
+void scope_exit(cancel_node& s, std::exception_ptr& error);
+void scope_cancel(cancel_node& s, const char* reason) noexcept;
+void scope_set_deadline(cancel_node& s, std::int64_t when);
+void scope_set_shield(cancel_node& s, bool shield);
+void scope_destroyed(cancel_node& s) noexcept;
+std::int64_t effective_deadline(const task_record& t) noexcept;
+
+// Task groups (runtime/task_group.cpp).
+void group_enter(task_group_state& g, cancel_node& scope, const char* api);
+void group_spawn(task_group_state& g, cancel_node& scope, task_record& child,
+                 std::coroutine_handle<> root, std::string name, start_state_base* start);
+void group_body_done(task_group_state& g, cancel_node& scope, std::exception_ptr error);
+void group_wait(task_group_state& g, task_record& t, std::coroutine_handle<> h);
+void group_finish(task_group_state& g, cancel_node& scope);
+void group_destroyed(task_group_state& g) noexcept;
+void start_begin(start_state_base& s, task_group_state& g, cancel_node& scope, task_record& child,
+                 std::coroutine_handle<> root, std::string name);
+void start_wait(start_state_base& s, task_record& t, std::coroutine_handle<> h);
+void task_started(start_state_base& s);
+
+/// Called from a root frame's final suspend; the scheduler finalizes after.
+void task_finished(task_record& t) noexcept;
+
+}  // namespace anyio::detail

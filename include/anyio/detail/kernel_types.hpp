@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+// The kernel's per-object state, laid out here only because templates in the
+// public headers embed it: a task_record lives inside each kernel task's root
+// coroutine frame, a cancel_node inside each cancel_scope, a task_group_state
+// inside each task_group. No allocation beyond the frames themselves. Only
+// runtime/ reads or writes these fields; user code never sees them
+// (cancel_scope and task_group derive from them privately).
+#pragma once
+#include <anyio/detail/function_ref.hpp>
+
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace anyio {
+
+/// What an abort function reports (trio's Abort): `succeeded` = the wait was
+/// undone and the task may be rescheduled with `cancelled`; `failed` = the
+/// operation could not be withdrawn and whoever completes it will reschedule
+/// the task later.
+enum class abort_result { succeeded, failed };
+
+namespace detail {
+
+struct task_record;
+struct task_group_state;
+struct start_state_base;
+
+inline constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
+inline constexpr std::uint32_t not_in_heap = std::numeric_limits<std::uint32_t>::max();
+
+/// An entry of the kernel's deadline heap, ordered by (when, seq).
+struct timer_node {
+  enum class kind : std::uint8_t { scope, sleep };
+  std::int64_t when = never;
+  std::uint64_t seq = 0;
+  std::uint32_t heap_index = not_in_heap;
+  kind type = kind::scope;
+};
+
+/// A cancel scope's place in the cancellation tree (trio's CancelStatus,
+/// merged with CancelScope). Children are scopes whose parent this is, in
+/// this task or in child tasks; `tasks` are tasks whose innermost scope this
+/// is. Cancellation walks this tree downward, stopping at shields.
+struct cancel_node : timer_node {
+  cancel_node* parent = nullptr;
+  cancel_node* first_child = nullptr;
+  cancel_node* prev_sibling = nullptr;
+  cancel_node* next_sibling = nullptr;
+  task_record* tasks = nullptr;
+  task_record* owner = nullptr;
+  std::uint64_t id = 0;
+  bool entered = false;
+  bool exited = false;
+  bool cancel_called = false;
+  bool shield = false;
+  bool cancelled_caught = false;
+};
+
+/// A sleeping task's timer (sleep/sleep_until): fires by rescheduling `task`.
+struct sleep_node : timer_node {
+  task_record* task = nullptr;
+  /// The sleep's abort function: withdraws the timer (runtime/wait.cpp).
+  abort_result operator()() noexcept;
+};
+
+enum class task_state : std::uint8_t { ready, running, parked, done };
+
+/// One kernel task (trio's Task). Lives in the root promise of the task's
+/// frame, so it dies with the frame; the kernel unlinks it first.
+struct task_record {
+  std::uint64_t id = 0;
+  std::string name;
+  std::coroutine_handle<> resume{};  ///< innermost suspended coroutine
+  std::coroutine_handle<> root{};    ///< the frame to destroy when done
+  task_state state = task_state::ready;
+  bool abort_called = false;
+  bool exit_cancelled = false;  ///< exit_error is `cancelled`
+  cancel_node* scope = nullptr;        ///< innermost scope
+  cancel_node* spawn_scope = nullptr;  ///< scope the task was spawned under
+  cancel_node* outermost = nullptr;    ///< first scope it entered, while entered
+  task_record* scope_prev = nullptr;   ///< links in scope->tasks
+  task_record* scope_next = nullptr;
+  task_record* all_prev = nullptr;  ///< links in the kernel's list of live tasks
+  task_record* all_next = nullptr;
+  function_ref<abort_result()> abort{};
+  const char* wait_what = nullptr;
+  std::exception_ptr wake_error{};
+  std::exception_ptr exit_error{};
+  task_group_state* group = nullptr;
+  task_record* group_prev = nullptr;
+  task_record* group_next = nullptr;
+  start_state_base* start = nullptr;  ///< set while a start() child has not started
+  std::uint64_t checkpoints = 0;      ///< cancel points reached (explore_cancellation)
+};
+
+/// A task group's bookkeeping, next to its cancel scope.
+struct task_group_state {
+  task_record* parent = nullptr;  ///< task that entered the group
+  cancel_node* scope = nullptr;   ///< the group's cancel scope
+  task_record* children = nullptr;
+  std::size_t child_count = 0;
+  struct failure {
+    std::exception_ptr error;
+    std::string task;
+  };
+  std::vector<failure> failures;
+  bool entered = false;
+  bool closed = false;
+  bool body_done = false;
+  bool parent_waiting = false;
+  bool saw_cancelled = false;
+};
+
+/// Shared between a start() caller and the child until started() or exit.
+struct start_state_base {
+  task_record* waiter = nullptr;
+  task_record* child = nullptr;
+  task_group_state* group = nullptr;
+  cancel_node* group_scope = nullptr;
+  std::exception_ptr error{};
+  bool started = false;
+  bool finished = false;
+};
+
+}  // namespace detail
+}  // namespace anyio

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT
+// The production backend: a single-threaded asio::io_context (concurrency
+// hint 1) and the steady clock. The kernel asks it to wait only when no task
+// is ready; one steady_timer is armed for the nearest deadline and re-armed
+// only when that deadline changes. Asio handlers never run user code: they
+// complete operations, and the kernel decides what runs next. Asio stays in
+// this directory; no public header includes it.
+#include <anyio/backend.hpp>
+#include <anyio/run.hpp>
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <memory>
+
+namespace anyio::realio {
+
+namespace {
+
+class realio_backend final : public backend {
+ public:
+  realio_backend() : ctx_(1), timer_(ctx_), guard_(asio::make_work_guard(ctx_)) {}
+
+  std::int64_t now() noexcept override {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  bool wait_for_events(std::int64_t deadline) override {
+    if (deadline != never) {
+      if (deadline <= now()) {
+        ctx_.poll();
+        return true;
+      }
+      arm(deadline);
+    }
+    ctx_.run_one();
+    ctx_.poll();
+    return true;
+  }
+
+  void poll_events() override { ctx_.poll(); }
+  std::size_t pick_next(const ready_view&) override { return 0; }
+  std::uint32_t poll_interval() const noexcept override { return 64; }
+  bool fifo() const noexcept override { return true; }
+  std::string name() const override { return "realio"; }
+
+ private:
+  void arm(std::int64_t deadline) {
+    if (deadline == armed_) return;
+    armed_ = deadline;
+    timer_.expires_at(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline)));
+    timer_.async_wait([this, deadline](const std::error_code& ec) {
+      if (!ec && armed_ == deadline) armed_ = never;
+    });
+  }
+
+  asio::io_context ctx_;
+  asio::steady_timer timer_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  std::int64_t armed_ = never;
+};
+
+}  // namespace
+
+}  // namespace anyio::realio
+
+namespace anyio::detail {
+std::unique_ptr<backend> make_realio_backend() {
+  return std::make_unique<anyio::realio::realio_backend>();
+}
+}  // namespace anyio::detail

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+// The cancellation tree (trio's CancelStatus + CancelScope._close). A scope
+// is effectively cancelled if it, or an ancestor reached without crossing a
+// shield, has been cancelled; every checkpoint asks that question of the
+// task's innermost scope. cancel() walks the subtree below the scope,
+// stopping at shields, and aborts parked tasks. On exit a scope absorbs a
+// `cancelled` only if the cancellation is its own — it was cancelled and the
+// cancellation of its parent is not also visible — so outer scopes still see
+// theirs (trio: test_cancel_scope_nesting).
+#include "runtime/kernel.hpp"
+
+#include <anyio/errors.hpp>
+
+namespace anyio::detail {
+
+bool kernel::node_cancelled(const cancel_node* s) noexcept {
+  for (; s != nullptr; s = s->parent) {
+    if (s->cancel_called) return true;
+    if (s->shield) return false;
+  }
+  return false;
+}
+
+void kernel::link_task(cancel_node& s, task_record& t) noexcept {
+  t.scope_prev = nullptr;
+  t.scope_next = s.tasks;
+  if (s.tasks != nullptr) s.tasks->scope_prev = &t;
+  s.tasks = &t;
+}
+
+void kernel::unlink_task(cancel_node& s, task_record& t) noexcept {
+  (t.scope_prev ? t.scope_prev->scope_next : s.tasks) = t.scope_next;
+  if (t.scope_next != nullptr) t.scope_next->scope_prev = t.scope_prev;
+  t.scope_prev = t.scope_next = nullptr;
+}
+
+void kernel::link_child(cancel_node& parent, cancel_node& child) noexcept {
+  child.parent = &parent;
+  child.prev_sibling = nullptr;
+  child.next_sibling = parent.first_child;
+  if (parent.first_child != nullptr) parent.first_child->prev_sibling = &child;
+  parent.first_child = &child;
+}
+
+void kernel::unlink_child(cancel_node& parent, cancel_node& child) noexcept {
+  ANYIO_ASSERT(child.parent == &parent);
+  (child.prev_sibling ? child.prev_sibling->next_sibling : parent.first_child) =
+      child.next_sibling;
+  if (child.next_sibling != nullptr) child.next_sibling->prev_sibling = child.prev_sibling;
+  child.prev_sibling = child.next_sibling = nullptr;
+}
+
+void kernel::deliver(cancel_node& s) noexcept {
+  for (task_record* t = s.tasks; t != nullptr; t = t->scope_next) attempt_delivery(*t);
+  for (cancel_node* c = s.first_child; c != nullptr; c = c->next_sibling)
+    if (!c->shield) deliver(*c);
+}
+
+void kernel::cancel(cancel_node& s, const char* reason) noexcept {
+  if (s.cancel_called || s.exited) return;
+  s.cancel_called = true;
+  if (!s.entered) return;  // takes effect at the first checkpoint inside
+  if (s.heap_index != not_in_heap) deadlines_.remove(&s);
+  emit(event_kind::cancel_requested, s.owner, s.id, reason);
+  if (node_cancelled(&s)) deliver(s);
+}
+
+void scope_cancel(cancel_node& s, const char* reason) noexcept {
+  if (s.entered && !s.exited) {
+    kernel::current()->cancel(s, reason);
+  } else if (!s.exited) {
+    s.cancel_called = true;
+  }
+}
+
+void scope_enter(cancel_node& s, const char* api) {
+  kernel& k = kernel::require(api);
+  task_record& t = *k.current_;
+  if (s.entered)
+    throw_usage_error(std::string(api) +
+                      (s.exited ? ": this cancel scope was already used; a cancel scope can be "
+                                  "entered only once, so create a new one"
+                                : ": this cancel scope is already entered (entered twice)"));
+  s.entered = true;
+  s.owner = &t;
+  s.id = k.next_scope_id_++;
+  kernel::link_child(*t.scope, s);
+  kernel::unlink_task(*t.scope, t);
+  kernel::link_task(s, t);
+  if (t.scope == t.spawn_scope) t.outermost = &s;
+  t.scope = &s;
+  if (!s.cancel_called && s.when != never) {
+    s.type = timer_node::kind::scope;
+    s.seq = k.next_timer_seq_++;
+    k.deadlines_.push(&s);
+  }
+}
+
+void scope_exit(cancel_node& s, std::exception_ptr& error) {
+  kernel& k = *kernel::current();
+  ANYIO_ASSERT(s.entered && !s.exited);
+  task_record& t = *s.owner;
+  ANYIO_ASSERT(t.scope == &s);  // scopes nest: run() exits them in LIFO order
+  ANYIO_ASSERT(s.first_child == nullptr);
+  if (error && s.cancel_called && is_cancelled(error)) {
+    const bool parent_visible = !s.shield && kernel::node_cancelled(s.parent);
+    if (!parent_visible) {
+      error = nullptr;
+      s.cancelled_caught = true;
+    }
+  }
+  if (s.heap_index != not_in_heap) k.deadlines_.remove(&s);
+  kernel::unlink_task(s, t);
+  ANYIO_ASSERT(s.tasks == nullptr);
+  kernel::link_task(*s.parent, t);
+  kernel::unlink_child(*s.parent, s);
+  t.scope = s.parent;
+  if (t.outermost == &s) t.outermost = nullptr;
+  s.exited = true;
+}
+
+void scope_set_deadline(cancel_node& s, std::int64_t when) {
+  s.when = when;
+  if (!s.entered || s.exited || s.cancel_called) return;
+  kernel& k = *kernel::current();
+  if (s.heap_index != not_in_heap) k.deadlines_.remove(&s);
+  if (when != never) {
+    s.type = timer_node::kind::scope;
+    s.seq = k.next_timer_seq_++;
+    k.deadlines_.push(&s);
+  }
+}
+
+void scope_set_shield(cancel_node& s, bool shield) {
+  s.shield = shield;
+  if (!s.entered || s.exited || shield) return;
+  // Dropping a shield may expose an outer cancellation to tasks parked inside.
+  kernel& k = *kernel::current();
+  if (kernel::node_cancelled(&s)) k.deliver(s);
+}
+
+void scope_destroyed(cancel_node& s) noexcept {
+  if (!s.entered || s.exited) return;
+  kernel* k = kernel::current();
+  // Only a kernel tearing down destroys frames that are still inside a scope.
+  ANYIO_ASSERT(k != nullptr && k->tearing_down_);
+}
+
+std::int64_t effective_deadline(const task_record& t) noexcept {
+  if (effectively_cancelled(t)) return std::numeric_limits<std::int64_t>::min();
+  std::int64_t d = never;
+  for (const cancel_node* s = t.scope; s != nullptr; s = s->parent) {
+    if (s->when < d) d = s->when;
+    if (s->shield) break;
+  }
+  return d;
+}
+
+}  // namespace anyio::detail

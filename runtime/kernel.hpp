@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+// The kernel: one per anyio::run, single-threaded, reached through a
+// thread-local pointer. It owns the ready queue, the deadline heap, the
+// root of the cancellation tree and the list of live tasks, and asks the
+// backend only for time, I/O and (on sim) which ready task runs next. Its
+// code is split by concern: scheduler.cpp (run loop, lifecycle, teardown),
+// wait.cpp (the blocking primitive), cancel_scope.cpp (the cancellation
+// tree), task_group.cpp (groups and start()).
+#pragma once
+#include <anyio/backend.hpp>
+#include <anyio/detail/assert.hpp>
+#include <anyio/detail/kernel_types.hpp>
+#include <anyio/detail/root_task.hpp>
+#include <anyio/instrument.hpp>
+#include <anyio/run.hpp>
+
+#include "runtime/deadline_queue.hpp"
+#include "runtime/ready_queue.hpp"
+
+#include <exception>
+#include <string>
+#include <string_view>
+
+namespace anyio::detail {
+
+class kernel {
+ public:
+  kernel(backend& b, const run_config& config);
+  ~kernel();
+  kernel(const kernel&) = delete;
+  kernel& operator=(const kernel&) = delete;
+
+  static kernel* current() noexcept;
+  static kernel& require(const char* api);
+
+  std::exception_ptr run(root_task main);
+
+  // Task lifecycle (scheduler.cpp).
+  void spawn(task_record& t, std::coroutine_handle<> root, std::string name, cancel_node* scope,
+             std::uint64_t parent_id);
+  const std::string& name_of(task_record& t);
+
+  // Waiting (wait.cpp).
+  void attempt_delivery(task_record& t) noexcept;
+  void make_ready(task_record& t) { ready_.push_back(&t); }
+
+  // Cancellation tree (cancel_scope.cpp).
+  void cancel(cancel_node& s, const char* reason) noexcept;
+  void deliver(cancel_node& s) noexcept;
+  static void link_task(cancel_node& s, task_record& t) noexcept;
+  static void unlink_task(cancel_node& s, task_record& t) noexcept;
+  static void link_child(cancel_node& parent, cancel_node& child) noexcept;
+  static void unlink_child(cancel_node& parent, cancel_node& child) noexcept;
+  static bool node_cancelled(const cancel_node* s) noexcept;
+
+  // Groups (task_group.cpp).
+  void child_exited(task_record& t);
+
+  void emit(event_kind kind, task_record* t, std::uint64_t other = 0,
+            std::string_view detail = {}, bool flag = false) {
+    if (instrument_count_ != 0) [[unlikely]]
+      emit_slow(kind, t, other, detail, flag);
+  }
+  bool instrumented() const noexcept { return instrument_count_ != 0; }
+
+  backend& backend_;
+  ready_queue ready_;
+  deadline_queue deadlines_;
+  cancel_node root_scope_;
+  task_record* current_ = nullptr;
+  task_record* main_ = nullptr;
+  task_record* all_head_ = nullptr;  // live tasks in id order
+  task_record* all_tail_ = nullptr;
+  std::exception_ptr cancelled_;     // one shared `cancelled` object
+  std::uint64_t next_task_id_ = 1;
+  std::uint64_t next_scope_id_ = 1;
+  std::uint64_t next_timer_seq_ = 1;
+  std::uint64_t steps_ = 0;
+  std::uint64_t live_tasks_ = 0;
+  bool tearing_down_ = false;
+
+ private:
+  void loop();
+  void step(task_record& t);
+  void finalize(task_record& t);
+  void expire_deadlines();
+  void teardown() noexcept;
+  std::string describe_blocked() const;
+  void emit_slow(event_kind kind, task_record* t, std::uint64_t other, std::string_view detail,
+                 bool flag);
+
+  instrument* instruments_[2] = {nullptr, nullptr};
+  int instrument_count_ = 0;
+  std::uint32_t poll_interval_ = 1;
+  std::uint32_t since_poll_ = 0;
+  bool fifo_ = false;
+  bool main_done_ = false;
+  std::exception_ptr main_error_;
+};
+
+std::exception_ptr cancelled_exception();
+
+}  // namespace anyio::detail

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+// The run loop and task lifecycle (trio's Runner.run / unrolled_run). Each
+// iteration either runs one ready task for one step or, when none is ready,
+// asks the backend to wait for I/O until the nearest deadline; expired
+// deadlines cancel their scopes or wake their sleepers. Invariants: a task is
+// in the ready queue iff its state is `ready`; it is parked iff it has an
+// abort function; the main task finishing ends the run. If the run ends
+// abnormally (a deadlock on sim), every live task's frame is destroyed,
+// children before parents, so destructors run and nothing leaks.
+#include "runtime/kernel.hpp"
+
+#include <anyio/errors.hpp>
+
+#include <cinttypes>
+#include <cstdio>
+#include <string>
+
+namespace anyio::detail {
+
+namespace {
+thread_local kernel* tls_kernel = nullptr;
+}
+
+kernel* kernel::current() noexcept { return tls_kernel; }
+
+kernel& kernel::require(const char* api) {
+  kernel* k = tls_kernel;
+  if (k == nullptr || k->current_ == nullptr) [[unlikely]]
+    throw_usage_error(std::string(api) +
+                      " was called outside anyio::run(): start the program with "
+                      "anyio::run(fn) or anyio::sim::run(fn, options) and call it from a task");
+  return *k;
+}
+
+task_record& current_task_record(const char* api) { return *kernel::require(api).current_; }
+
+std::int64_t current_time_ns(const char* api) { return kernel::require(api).backend_.now(); }
+
+std::exception_ptr cancelled_exception() {
+  kernel* k = tls_kernel;
+  ANYIO_ASSERT(k != nullptr);
+  return k->cancelled_;
+}
+
+kernel::kernel(backend& b, const run_config& config) : backend_(b) {
+  if (tls_kernel != nullptr)
+    throw_usage_error(
+        "anyio::run() was called inside a running anyio::run() on the same thread: await the "
+        "coroutine instead (co_await fn()), or start the second run on another thread");
+  if (instrument* i = b.backend_instrument()) instruments_[instrument_count_++] = i;
+  if (config.extra_instrument != nullptr) instruments_[instrument_count_++] = config.extra_instrument;
+  poll_interval_ = b.poll_interval() == 0 ? 1 : b.poll_interval();
+  fifo_ = b.fifo();
+  try {
+    throw_cancelled();
+  } catch (...) {
+    cancelled_ = std::current_exception();
+  }
+  root_scope_.entered = true;
+  root_scope_.id = 0;
+  tls_kernel = this;
+}
+
+kernel::~kernel() { tls_kernel = nullptr; }
+
+std::exception_ptr run_kernel(backend& b, root_task main, const run_config& config) {
+  kernel k(b, config);
+  return k.run(std::move(main));
+}
+
+std::exception_ptr kernel::run(root_task main) {
+  auto h = main.release();
+  spawn(h.promise().record, h, "main", &root_scope_, 0);
+  main_ = &h.promise().record;
+  backend_.run_started();
+  try {
+    loop();
+  } catch (...) {
+    auto error = std::current_exception();
+    teardown();
+    backend_.run_finished("error", describe_exception(error));
+    throw;
+  }
+  ANYIO_ASSERT(live_tasks_ == 0);
+  backend_.run_finished(main_error_ ? "failed" : "passed",
+                        main_error_ ? describe_exception(main_error_) : std::string());
+  return main_error_;
+}
+
+void kernel::spawn(task_record& t, std::coroutine_handle<> root, std::string name,
+                   cancel_node* scope, std::uint64_t parent_id) {
+  t.id = next_task_id_++;
+  t.name = std::move(name);
+  t.root = root;
+  t.resume = root;
+  t.state = task_state::ready;
+  t.scope = t.spawn_scope = scope;
+  link_task(*scope, t);
+  t.all_prev = all_tail_;
+  t.all_next = nullptr;
+  (all_tail_ ? all_tail_->all_next : all_head_) = &t;
+  all_tail_ = &t;
+  ++live_tasks_;
+  ready_.push_back(&t);
+  emit(event_kind::spawn, &t, parent_id);
+}
+
+const std::string& kernel::name_of(task_record& t) {
+  if (t.name.empty()) t.name = "task-" + std::to_string(t.id);
+  return t.name;
+}
+
+void kernel::loop() {
+  while (!main_done_) {
+    if (ready_.empty()) {
+      std::int64_t next = deadlines_.empty() ? never : deadlines_.top()->when;
+      if (!backend_.wait_for_events(next))
+        throw deadlock_error("deadlock: every task is blocked and nothing can wake them (" +
+                             backend_.name() + ", t=" + format_duration(backend_.now()) +
+                             ", step " + std::to_string(steps_) + ")\n" + describe_blocked());
+      since_poll_ = 0;
+      expire_deadlines();
+      continue;
+    }
+    if (++since_poll_ >= poll_interval_) {
+      since_poll_ = 0;
+      backend_.poll_events();
+      expire_deadlines();
+      if (ready_.empty()) continue;
+    }
+    std::size_t i = fifo_ ? 0 : backend_.pick_next(ready_);
+    step(*ready_.take(i));
+  }
+}
+
+void kernel::step(task_record& t) {
+  ANYIO_ASSERT(t.state == task_state::ready);
+  ANYIO_ASSERT(current_ == nullptr);
+  t.state = task_state::running;
+  current_ = &t;
+  ++steps_;
+  emit(event_kind::step, &t);
+  t.resume.resume();
+  current_ = nullptr;
+  ANYIO_ASSERT(t.state != task_state::running);
+  if (t.state == task_state::done) finalize(t);
+}
+
+void task_finished(task_record& t) noexcept {
+  ANYIO_ASSERT(t.state == task_state::running);
+  t.state = task_state::done;
+}
+
+void kernel::finalize(task_record& t) {
+  // Structured concurrency: a task can only end after leaving every scope it
+  // entered, so it is back in the scope it was spawned under.
+  ANYIO_ASSERT(t.scope == t.spawn_scope);
+  ANYIO_ASSERT(t.outermost == nullptr);
+  unlink_task(*t.scope, t);
+  (t.all_prev ? t.all_prev->all_next : all_head_) = t.all_next;
+  (t.all_next ? t.all_next->all_prev : all_tail_) = t.all_prev;
+  --live_tasks_;
+  if (instrumented()) {
+    std::string outcome = t.exit_error ? describe_exception(t.exit_error) : std::string("ok");
+    emit(event_kind::task_exit, &t, 0, outcome, static_cast<bool>(t.exit_error));
+  }
+  if (&t == main_) {
+    main_error_ = t.exit_error;
+    main_done_ = true;
+    main_ = nullptr;
+  } else {
+    child_exited(t);
+  }
+  t.root.destroy();  // `t` lives in this frame: nothing may touch it after
+}
+
+void kernel::expire_deadlines() {
+  if (deadlines_.empty()) return;
+  const std::int64_t now = backend_.now();
+  while (!deadlines_.empty() && deadlines_.top()->when <= now) {
+    timer_node* n = deadlines_.pop();
+    if (n->type == timer_node::kind::scope) {
+      auto& s = static_cast<cancel_node&>(*n);
+      emit(event_kind::deadline_fired, nullptr, s.id);
+      cancel(s, "deadline");
+    } else {
+      auto& sleeper = static_cast<sleep_node&>(*n);
+      reschedule(*sleeper.task);
+    }
+  }
+}
+
+std::string kernel::describe_blocked() const {
+  std::string out = "blocked tasks:";
+  for (task_record* t = all_head_; t != nullptr; t = t->all_next) {
+    out += "\n  task " + std::to_string(t->id) + " '" +
+           (t->name.empty() ? "task-" + std::to_string(t->id) : t->name) + "' waits on ";
+    out += t->state == task_state::parked && t->wait_what ? t->wait_what : "(not parked)";
+  }
+  return out;
+}
+
+void kernel::teardown() noexcept {
+  tearing_down_ = true;
+  deadlines_.clear();
+  ready_.clear();
+  current_ = nullptr;
+  // Children have larger ids than their parents: destroying from the tail
+  // unwinds every task before the task whose group is waiting on it.
+  while (all_tail_ != nullptr) {
+    task_record* t = all_tail_;
+    all_tail_ = t->all_prev;
+    t->root.destroy();
+  }
+  all_head_ = nullptr;
+  live_tasks_ = 0;
+  main_ = nullptr;
+}
+
+void kernel::emit_slow(event_kind kind, task_record* t, std::uint64_t other,
+                       std::string_view detail, bool flag) {
+  kernel_event e{kind};
+  e.step = steps_;
+  e.time = backend_.now();
+  if (t != nullptr) {
+    e.task = t->id;
+    e.task_name = name_of(*t);
+  }
+  e.other = other;
+  e.detail = detail;
+  e.flag = flag;
+  for (int i = 0; i < instrument_count_; ++i) instruments_[i]->on_event(e);
+}
+
+}  // namespace anyio::detail

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+// Task groups and start() (trio's Nursery). The body runs in the group's
+// cancel scope; children are spawned under it. A non-cancellation failure of
+// the body or a child cancels the scope; `cancelled` from a child is not a
+// failure (the scope it came from is still cancelled, so the group's exit
+// re-raises it for that scope to absorb, as trio's nursery does by passing
+// the children's Cancelled on). The parent waits unabortably for the last
+// child. A start() child runs under the caller's innermost scope until it
+// calls started(), then moves under the group's scope.
+#include "runtime/kernel.hpp"
+
+#include <anyio/errors.hpp>
+
+namespace anyio::detail {
+
+namespace {
+
+constexpr auto never_abort = []() noexcept { return abort_result::failed; };
+
+void check_open(const task_group_state& g, const char* api) {
+  if (g.closed)
+    throw_usage_error(std::string(api) +
+                      ": this task group has exited; no new tasks can be started in it");
+  if (!g.entered)
+    throw_usage_error(std::string(api) +
+                      ": this task group is not running; start tasks from inside "
+                      "with_task_group(...) or task_group::run(...)");
+}
+
+void link_child_task(task_group_state& g, task_record& child) {
+  child.group = &g;
+  child.group_prev = nullptr;
+  child.group_next = g.children;
+  if (g.children != nullptr) g.children->group_prev = &child;
+  g.children = &child;
+  ++g.child_count;
+}
+
+void unlink_child_task(task_group_state& g, task_record& child) {
+  (child.group_prev ? child.group_prev->group_next : g.children) = child.group_next;
+  if (child.group_next != nullptr) child.group_next->group_prev = child.group_prev;
+  child.group_prev = child.group_next = nullptr;
+  ANYIO_ASSERT(g.child_count > 0);
+  --g.child_count;
+}
+
+void record_failure(kernel& k, task_group_state& g, std::exception_ptr error, task_record& t,
+                    const char* reason) {
+  if (is_cancelled(error)) {
+    g.saw_cancelled = true;
+    return;
+  }
+  g.failures.push_back({std::move(error), k.name_of(t)});
+  k.cancel(*g.scope, reason);
+}
+
+// Move a task (and the scopes it entered) under a new parent scope.
+void reparent(kernel& k, task_record& child, cancel_node& to) {
+  cancel_node& from = *child.spawn_scope;
+  if (child.outermost != nullptr) {
+    kernel::unlink_child(from, *child.outermost);
+    kernel::link_child(to, *child.outermost);
+  } else {
+    ANYIO_ASSERT(child.scope == &from);
+    kernel::unlink_task(from, child);
+    kernel::link_task(to, child);
+    child.scope = &to;
+  }
+  child.spawn_scope = &to;
+  if (kernel::node_cancelled(&to)) {
+    if (child.outermost == nullptr)
+      k.attempt_delivery(child);
+    else if (!child.outermost->shield)
+      k.deliver(*child.outermost);
+  }
+}
+
+}  // namespace
+
+void group_enter(task_group_state& g, cancel_node& scope, const char* api) {
+  kernel& k = kernel::require(api);
+  if (g.entered)
+    throw_usage_error(std::string(api) +
+                      ": this task group was already entered; a task group runs one body, "
+                      "so create a new one");
+  scope_enter(scope, api);
+  g.entered = true;
+  g.parent = k.current_;
+  g.scope = &scope;
+}
+
+void group_spawn(task_group_state& g, cancel_node& scope, task_record& child,
+                 std::coroutine_handle<> root, std::string name, start_state_base* start) {
+  kernel& k = kernel::require("task_group::start_soon()");
+  check_open(g, "task_group::start_soon()");
+  ANYIO_ASSERT(start == nullptr);
+  k.spawn(child, root, std::move(name), &scope, k.current_->id);
+  link_child_task(g, child);
+}
+
+void group_body_done(task_group_state& g, cancel_node& scope, std::exception_ptr error) {
+  kernel& k = *kernel::current();
+  ANYIO_ASSERT(g.scope == &scope);
+  g.body_done = true;
+  if (error) record_failure(k, g, std::move(error), *g.parent, "task group: body raised");
+}
+
+void group_wait(task_group_state& g, task_record& t, std::coroutine_handle<> h) {
+  if (g.child_count == 0) {
+    g.closed = true;  // body done, no children: closed to new arrivals (trio)
+    yield_now(t, h);  // a schedule point, but not a cancel point (trio)
+    return;
+  }
+  g.parent_waiting = true;
+  park(t, h, never_abort, "task_group: waiting for children");
+}
+
+void group_finish(task_group_state& g, cancel_node& scope) {
+  ANYIO_ASSERT(g.child_count == 0);
+  g.parent_waiting = false;
+  std::exception_ptr out;
+  if (!g.failures.empty()) {
+    std::vector<exception_group::member> members;
+    members.reserve(g.failures.size());
+    for (auto& f : g.failures) members.push_back({std::move(f.error), std::move(f.task)});
+    g.failures.clear();
+    out = std::make_exception_ptr(exception_group(std::move(members)));
+  } else if (g.saw_cancelled) {
+    out = cancelled_exception();
+  }
+  g.closed = true;
+  scope_exit(scope, out);
+  if (out) std::rethrow_exception(out);
+}
+
+void group_destroyed(task_group_state& g) noexcept {
+  if (!g.entered || g.closed) return;
+  kernel* k = kernel::current();
+  ANYIO_ASSERT(k != nullptr && k->tearing_down_);
+}
+
+void kernel::child_exited(task_record& t) {
+  task_group_state& g = *t.group;
+  unlink_child_task(g, t);
+  if (t.start != nullptr) {
+    start_state_base& s = *t.start;
+    t.start = nullptr;
+    s.finished = true;
+    if (t.exit_error) {
+      s.error = t.exit_error;
+    } else {
+      try {
+        throw_usage_error(
+            "task_group::start(): the task returned without calling task_status::started()");
+      } catch (...) {
+        s.error = std::current_exception();
+      }
+    }
+    reschedule(*s.waiter);
+  } else if (t.exit_error) {
+    record_failure(*this, g, t.exit_error, t, "task group: child raised");
+  }
+  if (g.child_count == 0 && g.body_done) g.closed = true;
+  if (g.child_count == 0 && g.parent_waiting) {
+    g.parent_waiting = false;
+    reschedule(*g.parent);
+  }
+}
+
+void start_begin(start_state_base& s, task_group_state& g, cancel_node& scope,
+                 task_record& child, std::coroutine_handle<> root, std::string name) {
+  kernel& k = kernel::require("task_group::start()");
+  check_open(g, "task_group::start()");
+  task_record& caller = *k.current_;
+  s.waiter = &caller;
+  s.child = &child;
+  s.group = &g;
+  s.group_scope = &scope;
+  // Until started(), the child is cancelled with the caller, not the group.
+  k.spawn(child, root, std::move(name), caller.scope, caller.id);
+  link_child_task(g, child);
+  child.start = &s;
+}
+
+void start_wait(start_state_base& s, task_record& t, std::coroutine_handle<> h) {
+  ANYIO_ASSERT(!s.started && !s.finished);
+  park(t, h, never_abort, "task_group::start: waiting for task_status::started()");
+}
+
+void task_started(start_state_base& s) {
+  kernel& k = kernel::require("task_status::started()");
+  task_record& child = *s.child;
+  ANYIO_ASSERT(child.start == &s);
+  reparent(k, child, *s.group_scope);
+  child.start = nullptr;
+  s.started = true;
+  reschedule(*s.waiter);
+}
+
+}  // namespace anyio::detail
