@@ -17,7 +17,9 @@
 #include "runtime/deadline_queue.hpp"
 #include "runtime/ready_queue.hpp"
 
+#include <algorithm>
 #include <exception>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -53,6 +55,11 @@ class kernel {
   static void unlink_child(cancel_node& parent, cancel_node& child) noexcept;
   static bool node_cancelled(const cancel_node* s) noexcept;
 
+  // wait_all_tasks_blocked (testing.cpp).
+  void add_idle(idle_node& n);
+  void remove_idle(idle_node& n) noexcept;
+  void wake_first_idle();
+
   // Groups (task_group.cpp).
   void child_exited(task_record& t);
 
@@ -77,6 +84,7 @@ class kernel {
   std::uint64_t next_timer_seq_ = 1;
   std::uint64_t steps_ = 0;
   std::uint64_t live_tasks_ = 0;
+  std::vector<idle_node*> idle_;     // wait_all_tasks_blocked, by (cushion, seq)
   bool tearing_down_ = false;
 
  private:

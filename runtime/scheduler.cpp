@@ -10,6 +10,7 @@
 #include "runtime/kernel.hpp"
 
 #include <anyio/errors.hpp>
+#include <anyio/time.hpp>
 
 #include <cinttypes>
 #include <cstdio>
@@ -114,12 +115,21 @@ void kernel::loop() {
   while (!main_done_) {
     if (ready_.empty()) {
       std::int64_t next = deadlines_.empty() ? never : deadlines_.top()->when;
+      bool idle_primed = false;  // trio: wait at most the smallest cushion
+      if (!idle_.empty()) {
+        std::int64_t idle_at = saturating_add(backend_.now(), idle_.front()->cushion);
+        if (idle_at <= next) {
+          next = idle_at;
+          idle_primed = true;
+        }
+      }
       if (!backend_.wait_for_events(next))
         throw deadlock_error("deadlock: every task is blocked and nothing can wake them (" +
                              backend_.name() + ", t=" + format_duration(backend_.now()) +
                              ", step " + std::to_string(steps_) + ")\n" + describe_blocked());
       since_poll_ = 0;
       expire_deadlines();
+      if (idle_primed && ready_.empty() && !idle_.empty()) wake_first_idle();
       continue;
     }
     if (++since_poll_ >= poll_interval_) {

@@ -1,70 +1,20 @@
 // SPDX-License-Identifier: MIT
-// Test helpers (anyio::testing, Catch2 v2): ANYIO_TEST_CASE runs one test
-// body — a coroutine — on realio once and on sim over many seeds, so every
-// behaviour test checks both backends. Environment overrides:
-// ANYIO_BACKEND=realio|sim|both, ANYIO_SEEDS=N (sim seeds 0..N-1, default
-// 50), ANYIO_SEED=S (just seed S). Every assertion made while a sim seed runs
-// carries the seed and the one command that reruns exactly that seed.
+// Backend-neutral helpers for tests (trio.testing): wait_all_tasks_blocked
+// lets a test run the program "until it settles". No Catch2 dependency; the
+// two-backend Catch2 harness is <anyio/testing/catch.hpp>.
 #pragma once
-#include <anyio/anyio.hpp>
-
-#include <catch2/catch.hpp>
-
-#include <cstdint>
-#include <string>
-#include <vector>
+#include <anyio/task.hpp>
+#include <anyio/time.hpp>
 
 namespace anyio::testing {
 
-using test_body = anyio::task<> (*)();
-
-/// Which backends and seeds a test runs on; see the file comment.
-struct run_config {
-  bool realio = true;
-  bool sim = true;
-  std::vector<std::uint64_t> seeds{};
-};
-
-/// Backends and seeds from the environment, with `default_seeds` sim seeds.
-run_config config_from_env(std::uint64_t default_seeds = 50);
-
-/// The shell command that reruns one sim seed of one test case.
-std::string rerun_command(const std::string& test_name, std::uint64_t seed);
-
-/// argv[0] of the test program (set by anyio::testing's main).
-void set_program_path(const std::string& path);
-const std::string& program_path();
-
-struct case_options {
-  bool realio = true;
-  bool sim = true;
-  std::uint64_t seeds = 50;  ///< default sim seed count for this case
-};
-
-/// Run `body` as ANYIO_TEST_CASE does.
-void run_case(const char* test_name, test_body body, case_options options = {});
+/// Block until every other task is blocked (trio's definition): wake when no
+/// task is runnable and no I/O or timer has arrived for `cushion`. On sim
+/// that means every other task is parked and nothing is due (the virtual
+/// clock advances by the cushion, if any); on realio, the run loop stayed
+/// idle for `cushion` of real time. With several waiters, the one with the
+/// smallest cushion wakes first, one per idle period.
+/// Checkpoint: yes. Throws: cancelled.
+task<> wait_all_tasks_blocked(clock::duration cushion = clock::duration::zero());
 
 }  // namespace anyio::testing
-
-#define ANYIO_TESTING_CAT2(a, b) a##b
-#define ANYIO_TESTING_CAT(a, b) ANYIO_TESTING_CAT2(a, b)
-
-#define ANYIO_TESTING_CASE_IMPL(fn, name, tags, ...)                                  \
-  static ::anyio::task<> fn();                                                      \
-  TEST_CASE(name, tags) { ::anyio::testing::run_case(name, &fn, __VA_ARGS__); }     \
-  static ::anyio::task<> fn()
-
-/// A behaviour test: the body (a coroutine) runs on realio and on sim.
-#define ANYIO_TEST_CASE(name, tags)                                                     \
-  ANYIO_TESTING_CASE_IMPL(ANYIO_TESTING_CAT(anyio_test_body_, __LINE__), name, tags, \
-                          ::anyio::testing::case_options{})
-
-/// A test that only makes sense on the simulator (virtual time, deadlocks).
-#define ANYIO_SIM_TEST_CASE(name, tags)                                                  \
-  ANYIO_TESTING_CASE_IMPL(ANYIO_TESTING_CAT(anyio_test_body_, __LINE__), name, tags, \
-                          ::anyio::testing::case_options{.realio = false})
-
-/// ANYIO_TEST_CASE with an explicit case_options{...}.
-#define ANYIO_TEST_CASE_WITH(name, tags, ...)                                           \
-  ANYIO_TESTING_CASE_IMPL(ANYIO_TESTING_CAT(anyio_test_body_, __LINE__), name, tags, \
-                          ::anyio::testing::case_options __VA_ARGS__)

@@ -2,7 +2,7 @@
 // Conformance: cancel scopes — level-triggered cancellation, absorption of
 // only a scope's own cancellation, shields, deadlines moved while entered,
 // cancel before enter / after exit. Each case runs on realio and on sim.
-#include <anyio/testing.hpp>
+#include <anyio/testing/catch.hpp>
 
 using namespace std::chrono_literals;
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Conformance: task groups and start().
-#include <anyio/testing.hpp>
+#include <anyio/testing/catch.hpp>
 
 #include <stdexcept>
 #include <vector>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Conformance: misuse of the API is a clear usage_error naming the problem,
 // never a crash or a hang; and a deadlock on sim names every blocked task.
-#include <anyio/testing.hpp>
+#include <anyio/testing/catch.hpp>
 
 #include <optional>
 #include <string>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Smoke tests for the kernel.
-#include <anyio/testing.hpp>
+#include <anyio/testing/catch.hpp>
 
 using namespace std::chrono_literals;
 

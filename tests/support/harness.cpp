@@ -3,7 +3,7 @@
 // environment, runs the body on realio and then on each sim seed, and scopes
 // a Catch2 message to each sim run naming the seed and the rerun command, so
 // any failed assertion or escaped exception points at the exact run.
-#include <anyio/testing.hpp>
+#include <anyio/testing/catch.hpp>
 
 #include <cerrno>
 #include <cstdio>

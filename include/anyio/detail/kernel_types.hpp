@@ -67,6 +67,16 @@ struct sleep_node : timer_node {
   abort_result operator()() noexcept;
 };
 
+/// A task in wait_all_tasks_blocked(cushion), ordered by (cushion, seq).
+struct idle_node {
+  task_record* task = nullptr;
+  std::int64_t cushion = 0;
+  std::uint64_t seq = 0;
+  bool queued = false;
+  /// The wait's abort function: leaves the idle queue (runtime/testing.cpp).
+  abort_result operator()() noexcept;
+};
+
 enum class task_state : std::uint8_t { ready, running, parked, done };
 
 /// One kernel task (trio's Task). Lives in the root promise of the task's
