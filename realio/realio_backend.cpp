@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <memory>
+#include <random>
 
 namespace anyio::realio {
 
@@ -43,6 +44,9 @@ class realio_backend final : public backend {
   }
 
   void poll_events() override { ctx_.poll(); }
+  std::uint64_t random_below(std::uint64_t bound, std::string_view) override {
+    return std::uniform_int_distribution<std::uint64_t>(0, bound - 1)(entropy_);
+  }
   std::size_t pick_next(const ready_view&) override { return 0; }
   std::uint32_t poll_interval() const noexcept override { return 64; }
   bool fifo() const noexcept override { return true; }
@@ -62,6 +66,7 @@ class realio_backend final : public backend {
   asio::steady_timer timer_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::int64_t armed_ = never;
+  std::mt19937_64 entropy_{std::random_device{}()};
 };
 
 }  // namespace

@@ -78,20 +78,27 @@ std::string indent(const std::string& text) {
 }  // namespace
 }  // namespace detail
 
-std::string describe_exception(const std::exception_ptr& p) {
-  if (!p) return "no exception";
+exception_description describe_exception_parts(const std::exception_ptr& p) {
+  if (!p) return {"", "no exception"};
   try {
     std::rethrow_exception(p);
   } catch (const exception_group& g) {
-    return "anyio::exception_group: " + std::string(g.what());
+    return {"anyio::exception_group", g.what()};
   } catch (const std::exception& e) {
-    return detail::demangle(typeid(e).name()) + ": " + e.what();
-  } catch (const cancelled&) {
-    return "anyio::cancelled";
+    return {detail::demangle(typeid(e).name()), e.what()};
+  } catch (const cancelled& c) {
+    return {"anyio::cancelled", c.what()};
   } catch (...) {
     const std::type_info* t = abi::__cxa_current_exception_type();
-    return t ? detail::demangle(t->name()) : std::string("unknown exception");
+    return {t ? detail::demangle(t->name()) : std::string("unknown exception"), ""};
   }
+}
+
+std::string describe_exception(const std::exception_ptr& p) {
+  if (!p) return "no exception";
+  if (detail::is_cancelled(p)) return "anyio::cancelled";
+  exception_description d = describe_exception_parts(p);
+  return d.message.empty() ? d.type : d.type + ": " + d.message;
 }
 
 namespace {

@@ -94,6 +94,7 @@ class kernel {
   void expire_deadlines();
   void teardown() noexcept;
   std::string describe_blocked() const;
+  run_outcome make_outcome(const std::exception_ptr& error) const;
   void emit_slow(event_kind kind, task_record* t, std::uint64_t other, std::string_view detail,
                  bool flag);
 

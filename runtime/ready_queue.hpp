@@ -21,6 +21,7 @@ class ready_queue final : public ready_view {
   std::size_t size() const noexcept override { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   std::uint64_t task_id(std::size_t i) const noexcept override { return at(i)->id; }
+  std::string_view task_name(std::size_t i) const noexcept override { return at(i)->name; }
   task_record* at(std::size_t i) const noexcept { return buf_[(head_ + i) & (buf_.size() - 1)]; }
 
   void push_back(task_record* t) {

@@ -70,22 +70,54 @@ std::exception_ptr run_kernel(backend& b, root_task main, const run_config& conf
 }
 
 std::exception_ptr kernel::run(root_task main) {
+  backend_.run_started();
   auto h = main.release();
   spawn(h.promise().record, h, "main", &root_scope_, 0);
   main_ = &h.promise().record;
-  backend_.run_started();
   try {
     loop();
   } catch (...) {
     auto error = std::current_exception();
+    run_outcome outcome = make_outcome(error);
     teardown();
-    backend_.run_finished("error", describe_exception(error));
+    backend_.run_finished(outcome);
     throw;
   }
   ANYIO_ASSERT(live_tasks_ == 0);
-  backend_.run_finished(main_error_ ? "failed" : "passed",
-                        main_error_ ? describe_exception(main_error_) : std::string());
+  backend_.run_finished(make_outcome(main_error_));
   return main_error_;
+}
+
+run_outcome kernel::make_outcome(const std::exception_ptr& error) const {
+  run_outcome out;
+  out.steps = steps_;
+  out.time = backend_.now();
+  if (!error) {
+    out.kind = main_done_ ? "passed" : "error";
+    return out;
+  }
+  exception_description d = describe_exception_parts(error);
+  out.exception_type = d.type;
+  out.message = d.message;
+  if (!main_done_) {
+    // The run loop itself failed: a deadlock (with the blocked tasks) or an
+    // error of the backend (liveness limit, replay divergence).
+    try {
+      std::rethrow_exception(error);
+    } catch (const deadlock_error&) {
+      out.kind = "deadlock";
+      for (task_record* t = all_head_; t != nullptr; t = t->all_next)
+        out.blocked.push_back({t->id, t->name.empty() ? "task-" + std::to_string(t->id) : t->name,
+                               t->state == task_state::parked && t->wait_what ? t->wait_what
+                                                                              : "(not parked)"});
+      return out;
+    } catch (...) {
+      out.kind = "error";
+      return out;
+    }
+  }
+  out.kind = "failed";
+  return out;
 }
 
 void kernel::spawn(task_record& t, std::coroutine_handle<> root, std::string name,

@@ -96,6 +96,12 @@ void sleep_park(sleep_node& node, task_record& t, std::coroutine_handle<> h, std
 
 namespace anyio {
 
+std::uint64_t random_below(std::uint64_t bound, std::string_view purpose) {
+  auto& k = detail::kernel::require("anyio::random_below()");
+  if (bound == 0) detail::throw_usage_error("anyio::random_below(0): the bound must be positive");
+  return k.backend_.random_below(bound, purpose);
+}
+
 task_info current_task() {
   auto& k = detail::kernel::require("anyio::current_task()");
   return {k.current_->id, k.name_of(*k.current_)};

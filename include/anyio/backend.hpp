@@ -10,16 +10,36 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace anyio {
 
 class instrument;
+
+/// How a run ended, as the kernel reports it to the backend (sim writes it
+/// as a trace's outcome line).
+struct run_outcome {
+  struct blocked_task {
+    std::uint64_t id = 0;
+    std::string name{};
+    std::string wait{};
+  };
+  std::string kind{};            ///< "passed", "failed", "deadlock" or "error"
+  std::string exception_type{};  ///< demangled type of the exception, if any
+  std::string message{};         ///< its what()
+  std::vector<blocked_task> blocked{};  ///< deadlock: every blocked task
+  std::uint64_t steps = 0;
+  std::int64_t time = 0;
+};
 
 /// The ready tasks as the scheduler sees them, in queue order.
 class ready_view {
  public:
   virtual std::size_t size() const noexcept = 0;
   virtual std::uint64_t task_id(std::size_t index) const noexcept = 0;
+  /// The task's name; may be empty unless the run is instrumented.
+  virtual std::string_view task_name(std::size_t index) const noexcept = 0;
 
  protected:
   ~ready_view() = default;
@@ -45,6 +65,10 @@ class backend {
   /// Index into `ready` of the task to run next. realio: always 0 (FIFO).
   virtual std::size_t pick_next(const ready_view& ready) = 0;
 
+  /// A uniform draw in [0, bound) (bound > 0). sim: from its seeded
+  /// generator, recorded in the trace and replayed; realio: real entropy.
+  virtual std::uint64_t random_below(std::uint64_t bound, std::string_view purpose) = 0;
+
   /// Poll for I/O every this many task steps while tasks stay ready.
   virtual std::uint32_t poll_interval() const noexcept { return 1; }
 
@@ -59,11 +83,9 @@ class backend {
 
   /// Called once by the kernel before the main task starts and after the
   /// run ends (normally or not), so the backend can emit headers/outcomes.
+  /// May throw (sim: a replay that diverged); the kernel has finished.
   virtual void run_started() {}
-  virtual void run_finished(const std::string& outcome_kind, const std::string& detail) {
-    (void)outcome_kind;
-    (void)detail;
-  }
+  virtual void run_finished(const run_outcome& outcome) { (void)outcome; }
 };
 
 }  // namespace anyio

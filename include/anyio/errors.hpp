@@ -170,6 +170,13 @@ class exception_group : public std::exception {
   std::string what_;
 };
 
+/// The demangled type name and the message of an exception, separately.
+struct exception_description {
+  std::string type;
+  std::string message;
+};
+exception_description describe_exception_parts(const std::exception_ptr& p);
+
 /// "type: message" for any exception (demangled type name; used by what()
 /// and by traces, so it is identical on every compiler using libstdc++).
 std::string describe_exception(const std::exception_ptr& p);

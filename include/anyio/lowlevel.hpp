@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <exception>
 #include <string>
+#include <string_view>
 
 namespace anyio {
 
@@ -79,6 +80,13 @@ struct park_awaiter {
 [[nodiscard]] inline detail::shielded_checkpoint_awaiter cancel_shielded_checkpoint() noexcept {
   return {};
 }
+
+/// A uniform random number in [0, bound) from the running backend: on sim it
+/// comes from the run's seeded generator, is recorded in the trace and is
+/// replayed, so randomised test logic stays reproducible; on realio it is
+/// real entropy. `purpose` labels the draw in traces. Throws usage_error if
+/// bound is 0 or outside anyio::run().
+std::uint64_t random_below(std::uint64_t bound, std::string_view purpose = "user");
 
 /// Identity of a task: a small sequential id (1 = the main task) and a name.
 struct task_info {

@@ -1,16 +1,25 @@
 // SPDX-License-Identifier: MIT
-// The deterministic simulator's public face: sim::options and sim::run.
-// A simulated run uses the same kernel as realio; the sim backend chooses
-// which ready task runs next from one seeded generator, keeps a virtual
-// clock that jumps to the next deadline when every task is blocked (an hour
-// of sleeps takes milliseconds), and reports a deadlock — every blocked task
-// and what it waits on — when nothing can ever happen again.
+// The deterministic simulator's public face. A simulated run uses the same
+// kernel as realio; the sim backend picks which ready task runs next through
+// a strategy fed by one seeded generator, keeps a virtual clock that jumps to
+// the next deadline when every task is blocked (an hour of sleeps takes
+// milliseconds), and reports a deadlock — every blocked task and what it
+// waits on — when nothing can ever happen again. Every run can write a JSON
+// Lines trace (docs/trace-format.md); replay() follows a trace's recorded
+// decisions and stops at the first event that differs; sweep() runs ranges of
+// seeds, sharded across machines.
 #pragma once
 #include <anyio/run.hpp>
+#include <anyio/task.hpp>
+#include <anyio/time.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 namespace anyio::sim {
 
@@ -18,34 +27,170 @@ namespace anyio::sim {
 enum class strategy {
   random,  ///< uniformly among ready tasks
   fifo,    ///< the task that became ready first
-  pct,     ///< probabilistic concurrency testing (priorities + change points)
-  replay,  ///< follow a recorded decision list
+  pct,     ///< probabilistic concurrency testing (Burckhardt et al., ASPLOS'10)
+  replay,  ///< follow the decisions recorded in options::replay_path
 };
 
 const char* to_string(strategy s) noexcept;
+/// "random", "fifo", "pct", "replay"; throws std::invalid_argument otherwise.
+strategy strategy_from_string(const std::string& name);
 
 struct options {
   std::uint64_t seed = 0;
   sim::strategy strategy = sim::strategy::random;
-  int pct_depth = 3;                ///< pct: bug depth d (d-1 change points)
-  std::uint64_t pct_steps = 1000;   ///< pct: estimated number of steps
-  std::uint64_t max_steps = 0;      ///< fail with liveness_error beyond this (0 = no limit)
-  std::int64_t max_virtual_time_ns = 0;  ///< same for virtual time (0 = no limit)
-  std::string trace_path{};         ///< write a JSON Lines trace here ("" = none)
-  std::string test_name{};          ///< recorded in the trace header
-  instrument* observer = nullptr;   ///< extra instrument, e.g. a step log
+  int pct_depth = 3;               ///< pct: bug depth d (d-1 priority change points)
+  std::uint64_t pct_steps = 1000;  ///< pct: estimated steps per run (change points fall in it)
+  std::uint64_t max_steps = 0;     ///< beyond this many steps: liveness_error (0 = no limit)
+  clock::duration max_virtual_time{};  ///< beyond this virtual time: liveness_error (0 = none)
+  std::string trace_path{};        ///< write a JSON Lines trace here ("" = none)
+  std::string test_name{};         ///< recorded in the trace header
+  std::string replay_path{};       ///< strategy::replay: the trace to follow
+  bool check_determinism = false;  ///< run twice, compare event by event (also
+                                   ///< ANYIO_CHECK_DETERMINISM=1 in the environment)
+  instrument* observer = nullptr;  ///< extra instrument, e.g. a step log
 };
+
+/// A replay stopped matching its trace: the program or the build changed.
+class replay_divergence : public std::runtime_error {
+ public:
+  replay_divergence(const std::string& what, std::uint64_t event_index, std::string expected,
+                    std::string actual)
+      : std::runtime_error(what),
+        event_index_(event_index),
+        expected_(std::move(expected)),
+        actual_(std::move(actual)) {}
+  /// 1-based line number in the trace of the first event that differs.
+  std::uint64_t line() const noexcept { return event_index_; }
+  const std::string& expected() const noexcept { return expected_; }
+  const std::string& actual() const noexcept { return actual_; }
+
+ private:
+  std::uint64_t event_index_;
+  std::string expected_;
+  std::string actual_;
+};
+
+/// check_determinism: the same seed produced two different runs.
+class nondeterminism_error : public replay_divergence {
+ public:
+  using replay_divergence::replay_divergence;
+};
+
+/// How one simulated run ended (never throws for a failing body).
+struct run_result {
+  std::string outcome{};         ///< "passed", "failed", "deadlock" or "error"
+  std::string exception_type{};  ///< set unless passed
+  std::string message{};
+  std::uint64_t steps = 0;
+  std::int64_t virtual_time_ns = 0;
+  std::string trace_path{};      ///< the trace written, if any
+  bool passed() const noexcept { return outcome == "passed"; }
+};
+
+/// A test body as the sweep and replay machinery sees it.
+using body_fn = std::function<task<>()>;
+
+/// Run `body` once; the outcome (even a failure) is returned, not thrown.
+/// Replay divergence and nondeterminism are thrown.
+run_result run_body(const body_fn& body, const options& opts);
+
+struct seed_range {
+  std::uint64_t first = 0;  ///< first seed
+  std::uint64_t count = 100;
+};
+struct shard {
+  std::uint64_t index = 0;  ///< K in "shard K of N" (0-based)
+  std::uint64_t count = 1;  ///< N
+};
+
+struct sweep_options {
+  seed_range seeds{};
+  sim::strategy strategy = sim::strategy::random;
+  int pct_depth = 3;
+  std::uint64_t pct_steps = 1000;
+  std::uint64_t max_steps = 0;
+  clock::duration max_virtual_time{};
+  std::string trace_dir{};    ///< traces of failing seeds go here ("" = none)
+  sim::shard shard{};         ///< take every N-th seed, starting at the K-th
+  std::string test_name{};
+  bool stop_at_first_failure = false;
+  bool progress = true;       ///< show progress when stderr is a terminal
+};
+
+struct sweep_failure {
+  std::uint64_t seed = 0;
+  std::string test{};
+  std::string outcome{};
+  std::string exception_type{};
+  std::string message{};
+  std::string trace_path{};
+};
+
+struct sweep_summary {
+  std::uint64_t seeds_run = 0;
+  std::uint64_t steps = 0;
+  std::int64_t virtual_time_ns = 0;
+  std::vector<sweep_failure> failures{};
+  std::vector<std::string> tests{};
+  std::string strategy{};
+  std::uint64_t first_seed = 0;
+  std::uint64_t seed_count = 0;
+  sim::shard shard{};
+  /// One JSON object (the format `anyio-sim merge` reads).
+  std::string to_json() const;
+  static sweep_summary from_json(const std::string& text);
+  /// Combine shards: sums counts, concatenates failures (ordered by test, seed).
+  void merge(const sweep_summary& other);
+};
+
+/// Run the seeds of `opts.seeds` that belong to `opts.shard` and summarise.
+sweep_summary sweep(const body_fn& body, const sweep_options& opts);
 
 namespace detail {
 std::unique_ptr<backend> make_backend(const options& opts);
+struct recording;
+std::shared_ptr<recording> new_recording();
+std::unique_ptr<backend> make_recording_backend(const options& opts,
+                                                std::shared_ptr<recording> rec);
+std::unique_ptr<backend> make_checking_backend(const options& opts,
+                                               std::shared_ptr<recording> rec);
+bool determinism_check_requested(const options& opts);
+options replay_options_for(const std::string& trace_path);
+}  // namespace detail
+
+/// Run fn() on the simulator until it finishes; return its value or rethrow
+/// its exception. Throws deadlock_error if every task blocks forever,
+/// liveness_error past max_steps / max_virtual_time, nondeterminism_error
+/// when check_determinism finds two runs of the seed that differ.
+template <class Fn> auto run(Fn fn, const options& opts = {}) {
+  anyio::detail::run_config config{opts.observer};
+  if (detail::determinism_check_requested(opts)) {
+    static_assert(std::is_copy_constructible_v<Fn>,
+                  "check_determinism runs the body twice: fn must be copyable");
+    auto rec = detail::new_recording();
+    {
+      auto first = detail::make_recording_backend(opts, rec);
+      try {
+        anyio::detail::run_on(*first, config, fn);
+      } catch (...) {  // the second run reports the outcome
+      }
+    }
+    auto second = detail::make_checking_backend(opts, rec);
+    return anyio::detail::run_on(*second, config, std::move(fn));
+  }
+  auto b = detail::make_backend(opts);
+  return anyio::detail::run_on(*b, config, std::move(fn));
 }
 
-/// Run fn(args...) on the simulator until it finishes; return its value or
-/// rethrow its exception. Throws deadlock_error if every task blocks forever.
-template <class Fn> auto run(Fn fn, const options& opts = {}) {
+/// Re-run fn() following the decisions recorded in `trace_path`, checking
+/// every event against the trace; throws replay_divergence at the first
+/// event that differs. `out_trace`, if set, receives the new trace (equal
+/// byte for byte to the original when nothing changed).
+template <class Fn> auto replay(Fn fn, const std::string& trace_path, std::string out_trace = {}) {
+  options opts = detail::replay_options_for(trace_path);
+  opts.trace_path = std::move(out_trace);
   auto b = detail::make_backend(opts);
-  anyio::detail::run_config config{opts.observer};
-  return anyio::detail::run_on(*b, config, std::move(fn));
+  return anyio::detail::run_on(*b, anyio::detail::run_config{}, std::move(fn));
 }
 
 }  // namespace anyio::sim

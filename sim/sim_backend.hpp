@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+// The simulator backend (private to sim/). One class serves every mode:
+// a plain run, a traced run (file sink), the first run of a determinism
+// check (memory sink) and the checking second run or a replay (compare
+// sink: every line must equal the expected one). Divergence is only noted
+// inside instrument callbacks — which may run inside a task — and thrown
+// from the next scheduler call (pick_next, wait_for_events, run_finished),
+// so it can never be caught by user code.
+#pragma once
+#include <anyio/backend.hpp>
+#include <anyio/instrument.hpp>
+#include <anyio/sim.hpp>
+#include <anyio/sim_trace.hpp>
+
+#include "prng.hpp"
+#include "strategy.hpp"
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace anyio::sim::detail {
+
+/// The lines of a run, kept in memory for a determinism check.
+struct recording {
+  std::vector<std::string> lines;
+};
+
+/// Lines a run must reproduce, and where they came from.
+struct expectation {
+  std::vector<std::string> lines;
+  std::string source;        ///< for messages: a trace path, or "the first run"
+  bool nondeterminism = false;  ///< report as nondeterminism_error
+};
+
+/// Decisions and draws to follow (strategy::replay / options::replay_path).
+struct script {
+  std::vector<trace_event> decisions;  ///< decide events, in order
+  std::vector<trace_event> draws;      ///< draw events, in order
+};
+
+class sim_backend final : public backend, private instrument {
+ public:
+  sim_backend(const options& opts, std::shared_ptr<recording> record,
+              std::shared_ptr<const expectation> expect, std::shared_ptr<const script> follow,
+              std::string header_text = {});
+  ~sim_backend() override;
+
+  std::int64_t now() noexcept override { return now_; }
+  bool wait_for_events(std::int64_t deadline) override;
+  void poll_events() override {}
+  std::size_t pick_next(const ready_view& ready) override;
+  std::uint64_t random_below(std::uint64_t bound, std::string_view purpose) override;
+  instrument* backend_instrument() noexcept override { return traced_ ? this : nullptr; }
+  std::string name() const override;
+  void run_started() override;
+  void run_finished(const run_outcome& outcome) override;
+
+  const run_outcome& outcome() const noexcept { return outcome_; }
+
+ private:
+  void on_event(const kernel_event& e) override;
+  void emit(const kernel_event& e);
+  void write_line(const std::string& line, const kernel_event* e);
+  void throw_if_diverged();
+  std::uint64_t draw(std::uint64_t bound, std::string_view purpose);
+  std::size_t follow_decision(const ready_view& ready, std::size_t proposed);
+  void flush();
+
+  options opts_;
+  prng rng_;
+  std::unique_ptr<scheduler_strategy> strategy_;
+  std::int64_t now_ = 0;
+  std::uint64_t picks_ = 0;
+  std::uint64_t previous_ = 0;
+  bool traced_ = false;
+
+  std::shared_ptr<recording> record_;
+  std::shared_ptr<const expectation> expect_;
+  std::string expect_source_;
+  bool nondeterminism_ = false;
+  std::shared_ptr<const script> script_;
+  std::size_t expect_pos_ = 0;
+  std::size_t decision_pos_ = 0;
+  std::size_t draw_pos_ = 0;
+  std::string header_text_;
+
+  std::FILE* file_ = nullptr;
+  std::string file_buffer_;
+  bool file_failed_ = false;
+  std::string line_;
+  std::vector<std::uint64_t> ready_ids_;
+
+  struct divergence {
+    std::uint64_t line;
+    std::string expected;
+    std::string actual;
+    std::string where;
+  };
+  std::optional<divergence> diverged_;
+  run_outcome outcome_;
+};
+
+}  // namespace anyio::sim::detail

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+// The public entry points of the simulator that are not templates: backend
+// factories for plain runs, determinism checks (record, then check) and
+// replays (the trace's header supplies the options, its decide/draw events
+// the script, its lines the expectation), and run_body, which turns any
+// ending of a run into a run_result so sweeps and the harness can count.
+#include <anyio/errors.hpp>
+#include <anyio/sim.hpp>
+#include <anyio/sim_trace.hpp>
+
+#include "sim_backend.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace anyio::sim {
+
+const char* to_string(strategy s) noexcept {
+  switch (s) {
+    case strategy::random: return "random";
+    case strategy::fifo: return "fifo";
+    case strategy::pct: return "pct";
+    case strategy::replay: return "replay";
+  }
+  return "unknown";
+}
+
+strategy strategy_from_string(const std::string& name) {
+  if (name == "random") return strategy::random;
+  if (name == "fifo") return strategy::fifo;
+  if (name == "pct") return strategy::pct;
+  if (name == "replay") return strategy::replay;
+  throw std::invalid_argument("unknown sim strategy '" + name +
+                              "': expected random, fifo, pct or replay");
+}
+
+namespace detail {
+
+namespace {
+
+struct replay_material {
+  options opts;
+  std::shared_ptr<expectation> expect;
+  std::shared_ptr<script> follow;
+  std::string header;
+};
+
+replay_material load_replay(const options& base) {
+  trace t = read_trace(base.replay_path);
+  replay_material m;
+  m.opts = base;
+  m.expect = std::make_shared<expectation>();
+  m.expect->source = base.replay_path;
+  m.expect->lines.push_back(t.header.text);
+  m.follow = std::make_shared<script>();
+  for (trace_event& e : t.events) {
+    m.expect->lines.push_back(e.text);
+    if (e.kind == "decide") m.follow->decisions.push_back(e);
+    if (e.kind == "draw") m.follow->draws.push_back(e);
+  }
+  m.expect->lines.push_back(t.outcome.text);
+  m.header = t.header.text;
+  return m;
+}
+
+std::unique_ptr<sim_backend> make_sim_backend(const options& opts) {
+  if (!opts.replay_path.empty()) {
+    replay_material m = load_replay(opts);
+    return std::make_unique<sim_backend>(m.opts, nullptr, std::move(m.expect),
+                                         std::move(m.follow), std::move(m.header));
+  }
+  if (opts.strategy == strategy::replay)
+    throw usage_error("sim: strategy::replay needs options::replay_path (the trace to follow)");
+  if (opts.pct_depth < 1) throw usage_error("sim: pct_depth must be at least 1");
+  return std::make_unique<sim_backend>(opts, nullptr, nullptr, nullptr);
+}
+
+}  // namespace
+
+std::unique_ptr<backend> make_backend(const options& opts) { return make_sim_backend(opts); }
+
+std::shared_ptr<recording> new_recording() { return std::make_shared<recording>(); }
+
+std::unique_ptr<backend> make_recording_backend(const options& opts,
+                                                std::shared_ptr<recording> rec) {
+  options first = opts;
+  first.trace_path.clear();  // the checking run writes the file
+  if (!first.replay_path.empty()) {
+    replay_material m = load_replay(first);
+    return std::make_unique<sim_backend>(m.opts, std::move(rec), nullptr, std::move(m.follow),
+                                         std::move(m.header));
+  }
+  return std::make_unique<sim_backend>(first, std::move(rec), nullptr, nullptr);
+}
+
+std::unique_ptr<backend> make_checking_backend(const options& opts,
+                                               std::shared_ptr<recording> rec) {
+  auto expect = std::make_shared<expectation>();
+  expect->lines = std::move(rec->lines);
+  expect->source = "the first run";
+  expect->nondeterminism = true;
+  std::shared_ptr<script> follow;
+  std::string header;
+  if (!opts.replay_path.empty()) {
+    replay_material m = load_replay(opts);
+    follow = std::move(m.follow);
+    header = std::move(m.header);
+  }
+  return std::make_unique<sim_backend>(opts, nullptr, std::move(expect), std::move(follow),
+                                       std::move(header));
+}
+
+bool determinism_check_requested(const options& opts) {
+  if (opts.check_determinism) return true;
+  const char* env = std::getenv("ANYIO_CHECK_DETERMINISM");
+  return env != nullptr && std::strcmp(env, "1") == 0;
+}
+
+options replay_options_for(const std::string& trace_path) {
+  trace t = read_trace(trace_path);
+  options opts;
+  opts.seed = t.header.seed;
+  opts.strategy = strategy_from_string(t.header.strategy);
+  if (t.header.pct_depth > 0) opts.pct_depth = t.header.pct_depth;
+  if (t.header.pct_steps > 0) opts.pct_steps = t.header.pct_steps;
+  opts.max_steps = t.header.max_steps;
+  opts.max_virtual_time = clock::duration(t.header.max_virtual_time_ns);
+  opts.test_name = t.header.test;
+  opts.replay_path = trace_path;
+  return opts;
+}
+
+}  // namespace detail
+
+namespace {
+run_result run_once(const body_fn& body, std::unique_ptr<backend> b, const options& opts) {
+  auto* sb = static_cast<detail::sim_backend*>(b.get());
+  try {
+    anyio::detail::run_on(*b, anyio::detail::run_config{opts.observer},
+                          [&body]() { return body(); });
+  } catch (const replay_divergence&) {
+    throw;
+  } catch (...) {  // the backend recorded how the run ended
+  }
+  const run_outcome& o = sb->outcome();
+  run_result r;
+  r.outcome = o.kind.empty() ? "error" : o.kind;
+  r.exception_type = o.exception_type;
+  r.message = o.message;
+  r.steps = o.steps;
+  r.virtual_time_ns = o.time;
+  r.trace_path = opts.trace_path;
+  return r;
+}
+}  // namespace
+
+run_result run_body(const body_fn& body, const options& opts) {
+  if (detail::determinism_check_requested(opts)) {
+    auto rec = detail::new_recording();
+    (void)run_once(body, detail::make_recording_backend(opts, rec), opts);
+    return run_once(body, detail::make_checking_backend(opts, rec), opts);
+  }
+  return run_once(body, detail::make_backend(opts), opts);
+}
+
+}  // namespace anyio::sim

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+// The scheduling strategies; see strategy.hpp. PCT follows Burckhardt,
+// Kothari, Musuvathi, Nagarakatte, "A Randomized Scheduler with
+// Probabilistic Guarantees of Finding Bugs" (ASPLOS'10): with n tasks, k
+// steps and depth d, a depth-d bug is found with probability at least
+// 1/(n k^(d-1)) per run. Tasks appear dynamically here, so a task receives
+// its random initial priority when first seen ready.
+#include "strategy.hpp"
+
+#include <anyio/detail/assert.hpp>
+
+#include <algorithm>
+
+namespace anyio::sim {
+
+std::size_t find_ready(const ready_view& ready, std::uint64_t id) noexcept {
+  for (std::size_t i = 0; i < ready.size(); ++i)
+    if (ready.task_id(i) == id) return i;
+  return ready.size();
+}
+
+namespace {
+
+class random_strategy final : public scheduler_strategy {
+ public:
+  explicit random_strategy(draw_fn draw) : draw_(std::move(draw)) {}
+  std::size_t pick(const ready_view& ready, std::uint64_t, std::uint64_t) override {
+    if (ready.size() == 1) return 0;
+    return static_cast<std::size_t>(draw_(ready.size(), nullptr));
+  }
+
+ private:
+  draw_fn draw_;
+};
+
+class fifo_strategy final : public scheduler_strategy {
+ public:
+  std::size_t pick(const ready_view&, std::uint64_t, std::uint64_t) override { return 0; }
+};
+
+class nonpreemptive_strategy final : public scheduler_strategy {
+ public:
+  std::size_t pick(const ready_view& ready, std::uint64_t, std::uint64_t previous) override {
+    std::size_t i = find_ready(ready, previous);
+    return i < ready.size() ? i : 0;
+  }
+};
+
+class pct_strategy final : public scheduler_strategy {
+ public:
+  pct_strategy(draw_fn draw, int depth, std::uint64_t steps) : draw_(std::move(draw)) {
+    ANYIO_ASSERT(depth >= 1);
+    const std::uint64_t k = steps == 0 ? 1 : steps;
+    for (int i = 1; i < depth; ++i) change_points_[1 + draw_(k, "pct.change_point")] = i;
+    low_base_ = static_cast<std::uint64_t>(depth);
+  }
+
+  std::size_t pick(const ready_view& ready, std::uint64_t step, std::uint64_t) override {
+    std::size_t best = 0;
+    std::uint64_t best_priority = 0;
+    for (std::size_t i = 0; i < ready.size(); ++i) {
+      std::uint64_t p = priority(ready.task_id(i));
+      if (i == 0 || p > best_priority) {
+        best = i;
+        best_priority = p;
+      }
+    }
+    // The step about to run is step+1; at a change point the task running it
+    // drops below every initial priority (to the change point's index).
+    auto cp = change_points_.find(step + 1);
+    if (cp != change_points_.end()) priorities_[ready.task_id(best)] = low_base_ - cp->second;
+    return best;
+  }
+
+ private:
+  std::uint64_t priority(std::uint64_t id) {
+    auto it = priorities_.find(id);
+    if (it != priorities_.end()) return it->second;
+    // Initial priorities sit above every change-point priority (< depth).
+    std::uint64_t p = low_base_ + 1 + draw_(std::uint64_t{1} << 32, "pct.priority");
+    priorities_.emplace(id, p);
+    return p;
+  }
+
+  draw_fn draw_;
+  std::map<std::uint64_t, std::uint64_t> priorities_;
+  std::map<std::uint64_t, int> change_points_;  // step -> change point index (1..d-1)
+  std::uint64_t low_base_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<scheduler_strategy> make_strategy(const options& opts, draw_fn draw) {
+  switch (opts.strategy) {
+    case strategy::random: return std::make_unique<random_strategy>(std::move(draw));
+    case strategy::fifo: return std::make_unique<fifo_strategy>();
+    case strategy::pct:
+      return std::make_unique<pct_strategy>(std::move(draw), opts.pct_depth, opts.pct_steps);
+    case strategy::replay: return std::make_unique<nonpreemptive_strategy>();
+  }
+  return std::make_unique<fifo_strategy>();
+}
+
+}  // namespace anyio::sim

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+// Seed sweeps: run a range of seeds (or one shard of it: every N-th seed
+// starting at the K-th, so a Kubernetes Indexed Job, a Slurm array or GNU
+// parallel can fan a sweep out), untraced for speed; a failing seed is rerun
+// with a trace (the rerun is identical — that is the point of the
+// simulator). The summary serialises to JSON; `anyio-sim merge` and
+// sweep_summary::merge combine shards.
+#include <anyio/sim.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+
+namespace anyio::sim {
+
+namespace {
+
+std::string sanitize(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    out += ok ? c : '_';
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  if (out.size() > 80) out.resize(80);
+  return out.empty() ? "test" : out;
+}
+
+class progress_line {
+ public:
+  progress_line(bool enabled, const sweep_options& opts, std::uint64_t total)
+      : enabled_(enabled && isatty(2) != 0), opts_(opts), total_(total) {}
+  void update(std::uint64_t done, std::size_t failures, bool final = false) {
+    if (!enabled_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (!final && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    std::fprintf(stderr, "\r[sweep] %s: %llu/%llu seeds, %zu failing%s",
+                 opts_.test_name.empty() ? "body" : opts_.test_name.c_str(),
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_),
+                 failures, final ? "\n" : "");
+    std::fflush(stderr);
+  }
+
+ private:
+  bool enabled_;
+  const sweep_options& opts_;
+  std::uint64_t total_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+}  // namespace
+
+sweep_summary sweep(const body_fn& body, const sweep_options& opts) {
+  if (opts.shard.count == 0 || opts.shard.index >= opts.shard.count)
+    throw std::invalid_argument("sim::sweep: shard " + std::to_string(opts.shard.index) + "/" +
+                                std::to_string(opts.shard.count) +
+                                " is invalid: need 0 <= K < N");
+  sweep_summary summary;
+  summary.strategy = to_string(opts.strategy);
+  summary.first_seed = opts.seeds.first;
+  summary.seed_count = opts.seeds.count;
+  summary.shard = opts.shard;
+  if (!opts.test_name.empty()) summary.tests.push_back(opts.test_name);
+  const std::uint64_t mine =
+      opts.seeds.count / opts.shard.count +
+      (opts.shard.index < opts.seeds.count % opts.shard.count ? 1 : 0);
+  progress_line progress(opts.progress, opts, mine);
+  for (std::uint64_t k = opts.shard.index; k < opts.seeds.count; k += opts.shard.count) {
+    options run;
+    run.seed = opts.seeds.first + k;
+    run.strategy = opts.strategy;
+    run.pct_depth = opts.pct_depth;
+    run.pct_steps = opts.pct_steps;
+    run.max_steps = opts.max_steps;
+    run.max_virtual_time = opts.max_virtual_time;
+    run.test_name = opts.test_name;
+    run_result r = run_body(body, run);
+    ++summary.seeds_run;
+    summary.steps += r.steps;
+    summary.virtual_time_ns += r.virtual_time_ns;
+    if (!r.passed()) {
+      if (!opts.trace_dir.empty()) {
+        run.trace_path = opts.trace_dir + "/" + sanitize(opts.test_name) + "-seed" +
+                         std::to_string(run.seed) + ".jsonl";
+        r = run_body(body, run);
+      }
+      summary.failures.push_back(
+          {run.seed, opts.test_name, r.outcome, r.exception_type, r.message, r.trace_path});
+      if (opts.stop_at_first_failure) break;
+    }
+    progress.update(summary.seeds_run, summary.failures.size());
+  }
+  progress.update(summary.seeds_run, summary.failures.size(), true);
+  return summary;
+}
+
+std::string sweep_summary::to_json() const {
+  nlohmann::json j;
+  j["format"] = "anyio-sim-sweep";
+  j["version"] = 1;
+  j["strategy"] = strategy;
+  j["first_seed"] = first_seed;
+  j["seed_count"] = seed_count;
+  j["shard"] = {{"index", shard.index}, {"count", shard.count}};
+  j["tests"] = tests;
+  j["seeds_run"] = seeds_run;
+  j["steps"] = steps;
+  j["virtual_time_ns"] = virtual_time_ns;
+  j["failures"] = nlohmann::json::array();
+  for (const sweep_failure& f : failures)
+    j["failures"].push_back({{"seed", f.seed},
+                             {"test", f.test},
+                             {"outcome", f.outcome},
+                             {"exception", f.exception_type},
+                             {"message", f.message},
+                             {"trace", f.trace_path}});
+  return j.dump(2);
+}
+
+sweep_summary sweep_summary::from_json(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  auto bad = [](const std::string& why) {
+    return std::invalid_argument("not an anyio-sim sweep summary: " + why);
+  };
+  if (j.is_discarded() || !j.is_object()) throw bad("not a JSON object");
+  if (j.value("format", "") != "anyio-sim-sweep") throw bad("field 'format' is not anyio-sim-sweep");
+  try {
+    sweep_summary s;
+    s.strategy = j.at("strategy").get<std::string>();
+    s.first_seed = j.at("first_seed").get<std::uint64_t>();
+    s.seed_count = j.at("seed_count").get<std::uint64_t>();
+    s.shard.index = j.at("shard").at("index").get<std::uint64_t>();
+    s.shard.count = j.at("shard").at("count").get<std::uint64_t>();
+    s.tests = j.at("tests").get<std::vector<std::string>>();
+    s.seeds_run = j.at("seeds_run").get<std::uint64_t>();
+    s.steps = j.at("steps").get<std::uint64_t>();
+    s.virtual_time_ns = j.at("virtual_time_ns").get<std::int64_t>();
+    for (const auto& f : j.at("failures"))
+      s.failures.push_back({f.at("seed").get<std::uint64_t>(), f.at("test").get<std::string>(),
+                            f.at("outcome").get<std::string>(),
+                            f.at("exception").get<std::string>(),
+                            f.at("message").get<std::string>(), f.at("trace").get<std::string>()});
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    throw bad(e.what());
+  }
+}
+
+void sweep_summary::merge(const sweep_summary& other) {
+  seeds_run += other.seeds_run;
+  steps += other.steps;
+  virtual_time_ns += other.virtual_time_ns;
+  for (const std::string& t : other.tests)
+    if (std::find(tests.begin(), tests.end(), t) == tests.end()) tests.push_back(t);
+  failures.insert(failures.end(), other.failures.begin(), other.failures.end());
+  std::sort(failures.begin(), failures.end(), [](const sweep_failure& a, const sweep_failure& b) {
+    return a.test != b.test ? a.test < b.test : a.seed < b.seed;
+  });
+  if (strategy.empty()) strategy = other.strategy;
+  shard = {0, 1};
+}
+
+}  // namespace anyio::sim

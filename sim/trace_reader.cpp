@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: MIT
+// The trace reader: nlohmann_json parses each line, then every field the
+// schema requires is checked for presence and type before use, and the
+// first problem becomes a trace_error "<file>:<line>: field '<f>' ...". The
+// reader is fuzzed (tests/fuzz/), so nothing here may assume well-formed
+// input: no unchecked access, no exceptions other than trace_error.
+#include <anyio/sim_trace.hpp>
+
+#include "trace_codec.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+namespace anyio::sim {
+
+namespace {
+
+using json = nlohmann::json;
+
+class line_reader {
+ public:
+  line_reader(const std::string& source, std::uint64_t line, const json& j)
+      : source_(source), line_(line), j_(j) {}
+
+  [[noreturn]] void fail(const std::string& field, const std::string& problem) const {
+    std::string where = source_ + ":" + std::to_string(line_) + ": ";
+    if (field.empty()) throw trace_error(where + problem, line_, field);
+    throw trace_error(where + "field '" + field + "' " + problem, line_, field);
+  }
+  const json& get(const char* field) const {
+    auto it = j_.find(field);
+    if (it == j_.end()) fail(field, "is missing");
+    return *it;
+  }
+  bool has(const char* field) const { return j_.contains(field); }
+  std::uint64_t u64(const char* field) const {
+    const json& v = get(field);
+    if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<std::int64_t>() >= 0))
+      fail(field, "must be a non-negative integer");
+    return v.get<std::uint64_t>();
+  }
+  std::int64_t i64(const char* field) const {
+    const json& v = get(field);
+    if (v.is_number_unsigned()) {
+      if (v.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        fail(field, "is out of range");
+      return static_cast<std::int64_t>(v.get<std::uint64_t>());
+    }
+    if (!v.is_number_integer()) fail(field, "must be an integer");
+    return v.get<std::int64_t>();
+  }
+  std::string str(const char* field) const {
+    const json& v = get(field);
+    if (!v.is_string()) fail(field, "must be a string");
+    return v.get<std::string>();
+  }
+  bool boolean(const char* field) const {
+    const json& v = get(field);
+    if (!v.is_boolean()) fail(field, "must be true or false");
+    return v.get<bool>();
+  }
+  const json& object(const char* field) const {
+    const json& v = get(field);
+    if (!v.is_object()) fail(field, "must be an object");
+    return v;
+  }
+  const json& array(const char* field) const {
+    const json& v = get(field);
+    if (!v.is_array()) fail(field, "must be an array");
+    return v;
+  }
+  const std::string& source() const { return source_; }
+  std::uint64_t line() const { return line_; }
+
+ private:
+  const std::string& source_;
+  std::uint64_t line_;
+  const json& j_;
+};
+
+trace_header parse_header(const line_reader& r) {
+  trace_header h;
+  std::string format = r.str("format");
+  if (format != codec::format_name)
+    r.fail("format", "is \"" + format + "\", expected \"" + codec::format_name +
+                         "\" (not an anyio-sim trace)");
+  std::int64_t version = r.i64("version");
+  if (version != codec::format_version)
+    r.fail("version", "is " + std::to_string(version) + ", but this build reads version " +
+                          std::to_string(codec::format_version));
+  h.version = static_cast<int>(version);
+  h.test = r.str("test");
+  h.seed = r.u64("seed");
+  const json& s = r.object("strategy");
+  line_reader sr(r.source(), r.line(), s);
+  h.strategy = sr.str("name");
+  try {
+    (void)strategy_from_string(h.strategy);
+  } catch (const std::invalid_argument&) {
+    r.fail("strategy", "has unknown name \"" + h.strategy + "\"");
+  }
+  if (h.strategy == "pct") {
+    std::int64_t depth = sr.i64("depth");
+    if (depth < 1 || depth > 1000) r.fail("strategy.depth", "must be between 1 and 1000");
+    h.pct_depth = static_cast<int>(depth);
+    h.pct_steps = sr.u64("steps");
+  }
+  const json& o = r.object("options");
+  line_reader orr(r.source(), r.line(), o);
+  h.max_steps = orr.u64("max_steps");
+  h.max_virtual_time_ns = orr.i64("max_virtual_time_ns");
+  return h;
+}
+
+std::vector<std::uint64_t> parse_ids(const line_reader& r, const char* field) {
+  std::vector<std::uint64_t> out;
+  for (const json& v : r.array(field)) {
+    if (!v.is_number_unsigned()) r.fail(field, "must hold non-negative integers");
+    out.push_back(v.get<std::uint64_t>());
+  }
+  return out;
+}
+
+trace_event parse_event(const line_reader& r) {
+  trace_event e;
+  e.line = r.line();
+  e.step = r.u64("i");
+  e.time = r.i64("t");
+  e.kind = r.str("ev");
+  const std::string& k = e.kind;
+  const bool has_task = k == "spawn" || k == "step" || k == "park" || k == "wake" ||
+                        k == "cancel" || k == "cancelled" || k == "exit" || k == "decide";
+  if (has_task) {
+    e.task = r.u64("task");
+    e.name = r.str("name");
+  }
+  if (k == "spawn") {
+    e.parent = r.u64("parent");
+  } else if (k == "park") {
+    e.wait = r.str("wait");
+  } else if (k == "wake") {
+    e.error = r.boolean("error");
+  } else if (k == "cancel") {
+    e.scope = r.u64("scope");
+    e.reason = r.str("reason");
+  } else if (k == "deadline") {
+    e.scope = r.u64("scope");
+  } else if (k == "exit") {
+    e.outcome = r.str("outcome");
+    e.failed = r.boolean("failed");
+  } else if (k == "decide") {
+    e.ready = parse_ids(r, "ready");
+    e.chosen = r.u64("chosen");
+    if (e.ready.size() < 2) r.fail("ready", "must list at least two tasks (a real choice)");
+    if (e.chosen >= e.ready.size()) r.fail("chosen", "is not an index into 'ready'");
+    if (e.ready[e.chosen] != e.task) r.fail("task", "is not ready[chosen]");
+  } else if (k == "draw") {
+    e.purpose = r.str("purpose");
+    e.bound = r.u64("bound");
+    e.value = r.u64("value");
+    if (e.bound == 0 || e.value >= e.bound) r.fail("value", "must be below 'bound'");
+  } else if (k == "clock") {
+    e.from = r.i64("from");
+  } else if (k != "step" && k != "cancelled") {
+    r.fail("ev", "has unknown event kind \"" + k + "\"");
+  }
+  return e;
+}
+
+trace_outcome parse_outcome(const line_reader& r) {
+  trace_outcome o;
+  o.kind = r.str("outcome");
+  if (o.kind != "passed" && o.kind != "failed" && o.kind != "deadlock" && o.kind != "error")
+    r.fail("outcome", "must be passed, failed, deadlock or error");
+  o.steps = r.u64("steps");
+  o.time = r.i64("t");
+  if (r.has("exception")) o.exception_type = r.str("exception");
+  if (r.has("message")) o.message = r.str("message");
+  if (r.has("blocked")) {
+    for (const json& b : r.array("blocked")) {
+      if (!b.is_object()) r.fail("blocked", "must hold objects");
+      line_reader br(r.source(), r.line(), b);
+      o.blocked.push_back({br.u64("task"), br.str("name"), br.str("wait")});
+    }
+  }
+  return o;
+}
+
+// nlohmann_json recurses once per nesting level, so a hostile line of a
+// million '[' would overflow the stack: refuse deep nesting before parsing.
+bool nesting_too_deep(std::string_view line) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > 16) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+trace parse_trace(std::string_view text, const std::string& source) {
+  trace t;
+  t.source = source;
+  std::uint64_t line_no = 0;
+  bool have_header = false;
+  bool have_outcome = false;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (line.empty()) continue;
+    if (have_outcome)
+      throw trace_error(source + ":" + std::to_string(line_no) +
+                            ": unexpected line after the outcome line",
+                        line_no, "");
+    if (nesting_too_deep(line))
+      throw trace_error(source + ":" + std::to_string(line_no) + ": JSON nested too deeply",
+                        line_no, "");
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+      throw trace_error(source + ":" + std::to_string(line_no) + ": not a JSON object", line_no,
+                        "");
+    line_reader r(source, line_no, j);
+    if (!have_header) {
+      t.header = parse_header(r);
+      t.header.text = std::string(line);
+      have_header = true;
+    } else if (j.contains("outcome") && !j.contains("ev")) {
+      t.outcome = parse_outcome(r);
+      t.outcome.text = std::string(line);
+      have_outcome = true;
+    } else {
+      t.events.push_back(parse_event(r));
+      t.events.back().text = std::string(line);
+    }
+  }
+  if (!have_header) throw trace_error(source + ": empty trace (no header line)", 0, "");
+  if (!have_outcome)
+    throw trace_error(source + ": truncated: no outcome line after line " +
+                          std::to_string(line_no) + " (the run did not finish writing it)",
+                      line_no, "");
+  return t;
+}
+
+trace read_trace(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw trace_error(path + ": cannot open trace file", 0, "");
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return parse_trace(buf.str(), path);
+}
+
+}  // namespace anyio::sim
