@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Per-thread recycling of coroutine frames by 64-byte size class (see
-// detail/frame_alloc.hpp). Each class caches at most ~1 MiB of frames so a
-// burst of 100,000 tasks does not pin its memory forever. Disabled under
+// detail/frame_alloc.hpp). Each class caches at most 16 MiB of frames: enough
+// to recycle the frames of ~100,000 small tasks spawned and joined in bursts
+// (a smaller cache made such bursts spend half their time in malloc and page
+// faults, bench/ w1), while a spike of huge frames does not pin memory. Disabled under
 // AddressSanitizer so that a use-after-free of a frame is still reported.
 #include <anyio/detail/frame_alloc.hpp>
 
@@ -26,7 +28,7 @@ namespace {
 
 constexpr std::size_t granule = 64;
 constexpr std::size_t classes = 32;  // frames up to 2 KiB are cached
-constexpr std::size_t cache_bytes_per_class = 1 << 20;
+constexpr std::size_t cache_bytes_per_class = std::size_t{16} << 20;
 
 struct free_frame {
   free_frame* next;
@@ -65,7 +67,7 @@ void* frame_alloc(std::size_t size) {
 
 void frame_free(void* p, std::size_t size) noexcept {
   const std::size_t c = (size + granule - 1) / granule;
-  if (c < classes && cache.count[c] < cache_bytes_per_class / (c * granule + 1)) {
+  if (c < classes && cache.count[c] * c * granule < cache_bytes_per_class) {
     auto* f = static_cast<free_frame*>(p);
     f->next = cache.head[c];
     cache.head[c] = f;

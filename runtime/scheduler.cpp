@@ -13,6 +13,7 @@
 #include <anyio/time.hpp>
 
 #include <cinttypes>
+#include <cstdlib>
 #include <cstdio>
 #include <string>
 
@@ -33,7 +34,13 @@ kernel& kernel::require(const char* api) {
   return *k;
 }
 
-task_record& current_task_record(const char* api) { return *kernel::require(api).current_; }
+constinit thread_local task_record* current_task_ptr = nullptr;
+
+void throw_outside_run(const char* api) {
+  kernel::require(api);  // throws: no task is running on this thread
+  ANYIO_ASSERT(false && "current_task_ptr out of sync with the kernel");
+  std::abort();
+}
 
 std::int64_t current_time_ns(const char* api) { return kernel::require(api).backend_.now(); }
 
@@ -180,10 +187,12 @@ void kernel::step(task_record& t) {
   ANYIO_ASSERT(current_ == nullptr);
   t.state = task_state::running;
   current_ = &t;
+  current_task_ptr = &t;
   ++steps_;
   emit(event_kind::step, &t);
-  t.resume.resume();
+  resume_flat(t.resume);  // task.hpp: awaits within the step run on a flat stack
   current_ = nullptr;
+  current_task_ptr = nullptr;
   ANYIO_ASSERT(t.state != task_state::running);
   if (t.state == task_state::done) finalize(t);
 }
@@ -247,6 +256,7 @@ void kernel::teardown() noexcept {
   deadlines_.clear();
   ready_.clear();
   current_ = nullptr;
+  current_task_ptr = nullptr;
   // Children have larger ids than their parents: destroying from the tail
   // unwinds every task before the task whose group is waiting on it.
   while (all_tail_ != nullptr) {

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 // task<T>: the coroutine type every anyio function returns (cppcoro's task).
 // Lazy: nothing runs until it is awaited, and awaiting runs it inline in the
-// awaiting kernel task, resuming the awaiter by symmetric transfer when it
-// finishes, so deep chains of awaits use no stack. Move-only, [[nodiscard]],
-// and awaitable exactly once: a second co_await is a usage_error, not a
-// silent re-run. Frames come from the recycling frame allocator.
+// awaiting kernel task. Inside a kernel step the hand-over to the awaited
+// task, and back to the awaiter when it finishes, goes through the kernel's
+// resume loop (resume_flat) rather than relying on symmetric transfer being
+// a tail call, so deep or long chains of awaits use no stack in any build.
+// Move-only, [[nodiscard]], and awaitable exactly once: a second co_await is
+// a usage_error, not a silent re-run. Frames come from the frame allocator.
 #pragma once
+#include <anyio/detail/assert.hpp>
 #include <anyio/detail/frame_alloc.hpp>
 #include <anyio/detail/kernel_api.hpp>
 
@@ -21,6 +24,39 @@ template <class T = void> class task;
 
 namespace detail {
 
+/// The coroutine the running resume_flat() loop should resume next. Symmetric
+/// transfer (returning the next handle from await_suspend) is only flat if
+/// the compiler makes it a tail call: g++ 12 does not at -O0/-O1 or under
+/// ASan, and a loop of a million `co_await small()` then overflows the stack.
+/// So while resume_flat() runs, awaiting a task parks the next handle here
+/// and suspends to the loop; outside it, plain symmetric transfer is used.
+struct resume_trampoline {
+  bool active = false;
+  std::coroutine_handle<> next{};
+};
+inline thread_local resume_trampoline trampoline;
+
+/// Resume `h` and every coroutine that tasks hand over to, on a flat stack.
+/// The kernel resumes every task step through this.
+inline void resume_flat(std::coroutine_handle<> h) {
+  resume_trampoline& tr = trampoline;
+  const bool outer = tr.active;
+  tr.active = true;
+  h.resume();
+  while (tr.next) std::exchange(tr.next, {}).resume();
+  tr.active = outer;
+}
+
+/// Where to go after suspending: `h` itself, or (inside resume_flat) the
+/// loop, which will resume `h` next.
+inline std::coroutine_handle<> transfer_to(std::coroutine_handle<> h) noexcept {
+  resume_trampoline& tr = trampoline;
+  if (!tr.active) return h;
+  ANYIO_ASSERT(!tr.next);  // one hand-over per suspension; the loop drains it
+  tr.next = h;
+  return std::noop_coroutine();
+}
+
 struct task_promise_base {
   std::coroutine_handle<> continuation{};
   std::exception_ptr error{};
@@ -35,7 +71,7 @@ struct task_promise_base {
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
       // A task only ever runs because something awaited it.
-      return h.promise().continuation;
+      return transfer_to(h.promise().continuation);
     }
     void await_resume() noexcept {}
   };
@@ -111,7 +147,7 @@ template <class T> class [[nodiscard]] task {
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
       h.promise().started = true;
       h.promise().continuation = caller;
-      return h;
+      return transfer_to(h);
     }
     T await_resume() { return h.promise().result(); }
   };

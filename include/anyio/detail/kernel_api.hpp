@@ -20,8 +20,17 @@ bool is_cancelled(const std::exception_ptr& error) noexcept;
 /// "1.5s", "250ms", "3us", "12ns": for messages.
 std::string format_duration(std::int64_t ns);
 
+/// The task the kernel is stepping on this thread (null between steps and
+/// outside anyio::run()); constinit so reads need no TLS wrapper call.
+extern constinit thread_local task_record* current_task_ptr;
+[[noreturn]] void throw_outside_run(const char* api);
+
 /// The running task; throws usage_error naming `api` outside anyio::run().
-task_record& current_task_record(const char* api);
+inline task_record& current_task_record(const char* api) {
+  if (task_record* t = current_task_ptr) [[likely]]
+    return *t;
+  throw_outside_run(api);
+}
 /// The running kernel's clock in ns; throws usage_error outside anyio::run().
 std::int64_t current_time_ns(const char* api);
 
