@@ -22,6 +22,11 @@ class ready_queue final : public ready_view {
   bool empty() const noexcept { return size_ == 0; }
   std::uint64_t task_id(std::size_t i) const noexcept override { return at(i)->id; }
   std::string_view task_name(std::size_t i) const noexcept override { return at(i)->name; }
+  std::size_t copy_ids(std::uint64_t* out, std::size_t max) const noexcept override {
+    const std::size_t n = size_ < max ? size_ : max;
+    for (std::size_t i = 0; i < n; ++i) out[i] = at(i)->id;
+    return n;
+  }
   task_record* at(std::size_t i) const noexcept { return buf_[(head_ + i) & (buf_.size() - 1)]; }
 
   void push_back(task_record* t) {

@@ -12,6 +12,7 @@
 
 #include "trace_codec.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -57,8 +58,8 @@ void sim_backend::run_started() {
     if (header_text_.empty()) codec::encode_header(header_text_, opts_);
     write_line(header_text_, nullptr);
   }
-  strategy_ = make_strategy(opts_, [this](std::uint64_t bound, const char* purpose) {
-    return purpose == nullptr ? rng_.below(bound) : draw(bound, purpose);
+  strategy_ = make_strategy(opts_, rng_, [this](std::uint64_t bound, const char* purpose) {
+    return draw(bound, purpose);
   });
 }
 
@@ -95,16 +96,19 @@ std::size_t sim_backend::pick_next(const ready_view& ready) {
   if (ready.size() > 1) {
     if (script_) i = follow_decision(ready, i);
     if (traced_) {
-      ready_ids_.clear();
-      for (std::size_t k = 0; k < ready.size(); ++k) ready_ids_.push_back(ready.task_id(k));
+      ready_ids_.resize(codec::max_ready_listed);
+      ready_ids_.resize(ready.copy_ids(ready_ids_.data(), codec::max_ready_listed));
       kernel_event e{event_kind::decision};
-      e.step = picks_;
+      e.step = picks_ + 1;  // the step being decided: the next "step" line has the same i
       e.time = now_;
       e.task = ready.task_id(i);
       e.task_name = ready.task_name(i);
       e.other = i;
+      e.value2 = ready.size();
       e.ready = ready_ids_;
       emit(e);
+      decided_task_ = e.task;
+      decided_step_ = e.step;
       throw_if_diverged();
     }
   }
@@ -147,15 +151,54 @@ std::uint64_t sim_backend::draw(std::uint64_t bound, std::string_view purpose) {
   return value;
 }
 
-void sim_backend::on_event(const kernel_event& e) { emit(e); }
-
-void sim_backend::emit(const kernel_event& e) {
-  codec::encode_event(line_, e);
-  write_line(line_, &e);
+void sim_backend::on_event(const kernel_event& e) {
+  // A decide line names the task that takes the step it decides: the step
+  // line that follows it would repeat it (docs/trace-format.md, "decide").
+  if (e.kind == event_kind::step && e.task == decided_task_ && e.step == decided_step_) {
+    decided_task_ = 0;
+    return;
+  }
+  decided_task_ = 0;
+  emit(e);
 }
 
-void sim_backend::write_line(const std::string& line, const kernel_event* e) {
-  if (record_) record_->lines.push_back(line);
+void sim_backend::emit(const kernel_event& e) {
+  // Most lines of a step share its step number and time, and a task's id
+  // and name never change: encode those parts once and copy them.
+  codec::fragments reuse;
+  if (e.step != prefix_step_ || e.time != prefix_time_ || prefix_.empty()) {
+    codec::encode_prefix(prefix_, e.step, e.time);
+    prefix_step_ = e.step;
+    prefix_time_ = e.time;
+  }
+  reuse.prefix = prefix_;
+  if (e.task != 0) {
+    if (e.task >= task_fragments_.size()) task_fragments_.resize(e.task + 1024);
+    std::string& f = task_fragments_[e.task];
+    if (f.empty()) codec::encode_task(f, e.task, e.task_name);
+    reuse.task = f;
+  }
+  char* start = reserve(codec::event_size_bound(e));
+  commit(start, codec::encode_event(start, e, reuse), &e);
+}
+
+char* sim_backend::reserve(std::size_t bytes) {
+  if (buffered_ + bytes + 1 > buffer_.size()) {
+    flush();
+    if (bytes + 1 > buffer_.size()) buffer_.resize(std::max<std::size_t>(bytes + 1, 1 << 20));
+  }
+  return buffer_.data() + buffered_;
+}
+
+void sim_backend::write_line(std::string_view line, const kernel_event* e) {
+  char* start = reserve(line.size());
+  std::memcpy(start, line.data(), line.size());
+  commit(start, start + line.size(), e);
+}
+
+void sim_backend::commit(char* start, char* end, const kernel_event* e) {
+  const std::string_view line(start, static_cast<std::size_t>(end - start));
+  if (record_) record_->lines.emplace_back(line);
   if (expect_ && !diverged_) {
     const std::size_t n = expect_pos_++;
     const bool past_end = n >= expect_->lines.size();
@@ -168,24 +211,24 @@ void sim_backend::write_line(const std::string& line, const kernel_event* e) {
                                                                  "'"
                                                            : std::string()) +
                                              ")";
-      diverged_ = divergence{n + 1, past_end ? "<end of trace>" : expect_->lines[n], line, where};
+      diverged_ = divergence{n + 1, past_end ? "<end of trace>" : expect_->lines[n],
+                             std::string(line), where};
     }
   }
-  if (file_ != nullptr) {
-    file_buffer_ += line;
-    file_buffer_ += '\n';
-    if (file_buffer_.size() > (1u << 16)) flush();
+  if (file_ != nullptr) {  // keep the line (and its newline) for the file
+    *end = '\n';
+    buffered_ = static_cast<std::size_t>(end + 1 - buffer_.data());
   }
 }
 
 void sim_backend::flush() {
-  if (file_ == nullptr || file_buffer_.empty()) return;
-  if (std::fwrite(file_buffer_.data(), 1, file_buffer_.size(), file_) != file_buffer_.size())
+  if (file_ != nullptr && buffered_ != 0 &&
+      std::fwrite(buffer_.data(), 1, buffered_, file_) != buffered_)
     file_failed_ = true;
-  file_buffer_.clear();
+  buffered_ = 0;
 }
 
-void sim_backend::throw_if_diverged() {
+void sim_backend::report_divergence() {
   if (!diverged_ || !expect_) return;
   divergence d = *diverged_;
   expect_ = nullptr;  // report once; the run is torn down after this

@@ -63,8 +63,14 @@ class sim_backend final : public backend, private instrument {
  private:
   void on_event(const kernel_event& e) override;
   void emit(const kernel_event& e);
-  void write_line(const std::string& line, const kernel_event* e);
-  void throw_if_diverged();
+  void write_line(std::string_view line, const kernel_event* e);
+  char* reserve(std::size_t bytes);
+  void commit(char* start, char* end, const kernel_event* e);
+  void throw_if_diverged() {
+    if (diverged_) [[unlikely]]
+      report_divergence();
+  }
+  void report_divergence();
   std::uint64_t draw(std::uint64_t bound, std::string_view purpose);
   std::size_t follow_decision(const ready_view& ready, std::size_t proposed);
   void flush();
@@ -88,10 +94,17 @@ class sim_backend final : public backend, private instrument {
   std::string header_text_;
 
   std::FILE* file_ = nullptr;
-  std::string file_buffer_;
+  std::vector<char> buffer_;  // pending file output, or scratch for one line
+  std::size_t buffered_ = 0;
   bool file_failed_ = false;
   std::string line_;
   std::vector<std::uint64_t> ready_ids_;
+  std::string prefix_;                       // {"i":..,"t":.. of the last event
+  std::uint64_t prefix_step_ = 0;
+  std::int64_t prefix_time_ = 0;
+  std::vector<std::string> task_fragments_;  // ,"task":..,"name":".." by task id
+  std::uint64_t decided_task_ = 0;           // the step line this decision stands for
+  std::uint64_t decided_step_ = 0;
 
   struct divergence {
     std::uint64_t line;

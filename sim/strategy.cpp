@@ -23,14 +23,14 @@ namespace {
 
 class random_strategy final : public scheduler_strategy {
  public:
-  explicit random_strategy(draw_fn draw) : draw_(std::move(draw)) {}
+  explicit random_strategy(prng& rng) : rng_(rng) {}
   std::size_t pick(const ready_view& ready, std::uint64_t, std::uint64_t) override {
-    if (ready.size() == 1) return 0;
-    return static_cast<std::size_t>(draw_(ready.size(), nullptr));
+    const std::size_t n = ready.size();
+    return n == 1 ? 0 : static_cast<std::size_t>(rng_.below(n));
   }
 
  private:
-  draw_fn draw_;
+  prng& rng_;
 };
 
 class fifo_strategy final : public scheduler_strategy {
@@ -90,9 +90,9 @@ class pct_strategy final : public scheduler_strategy {
 
 }  // namespace
 
-std::unique_ptr<scheduler_strategy> make_strategy(const options& opts, draw_fn draw) {
+std::unique_ptr<scheduler_strategy> make_strategy(const options& opts, prng& rng, draw_fn draw) {
   switch (opts.strategy) {
-    case strategy::random: return std::make_unique<random_strategy>(std::move(draw));
+    case strategy::random: return std::make_unique<random_strategy>(rng);
     case strategy::fifo: return std::make_unique<fifo_strategy>();
     case strategy::pct:
       return std::make_unique<pct_strategy>(std::move(draw), opts.pct_depth, opts.pct_steps);

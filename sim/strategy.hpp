@@ -10,6 +10,8 @@
 #include <anyio/backend.hpp>
 #include <anyio/sim.hpp>
 
+#include "prng.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -31,7 +33,9 @@ class scheduler_strategy {
 
 /// The strategy named by `opts`; strategy::replay maps to nonpreemptive
 /// (decisions come from the replay script, which overrides the strategy).
-std::unique_ptr<scheduler_strategy> make_strategy(const options& opts, draw_fn draw);
+/// `rng` serves draws that the decide event already records (random picks);
+/// `draw` serves draws that must appear in the trace (pct's priorities).
+std::unique_ptr<scheduler_strategy> make_strategy(const options& opts, prng& rng, draw_fn draw);
 
 /// Index of task `id` in `ready`, or ready.size() if absent.
 std::size_t find_ready(const ready_view& ready, std::uint64_t id) noexcept;

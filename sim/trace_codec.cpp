@@ -1,46 +1,138 @@
 // SPDX-License-Identifier: MIT
 // Trace line encoding; see trace_codec.hpp for why it is hand-written and
-// docs/trace-format.md for the schema (traces/trace.schema.json).
+// docs/trace-format.md for the schema (traces/trace.schema.json). Events are
+// written with raw pointers into a buffer the caller sized with
+// event_size_bound(); header and outcome lines are rare and use strings.
 #include "trace_codec.hpp"
 
-#include <charconv>
+#include <algorithm>
+#include <cstring>
 
 namespace anyio::sim::codec {
 
-void append_u64(std::string& out, std::uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
+namespace {
+
+constexpr char hex[] = "0123456789abcdef";
+
+inline bool needs_escape(unsigned char c) noexcept { return c < 0x20 || c == '"' || c == '\\'; }
+
+// Key fragments are literals: a fixed-size memcpy compiles to a few moves.
+template <std::size_t N> char* put(char* p, const char (&s)[N]) noexcept {
+  std::memcpy(p, s, N - 1);
+  return p + (N - 1);
 }
 
-void append_i64(std::string& out, std::int64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
+// Digits and escaped fragments: a byte loop for the shortest, memcpy above.
+char* put_bytes(char* p, const char* s, std::size_t n) noexcept {
+  if (n > 8) {
+    std::memcpy(p, s, n);
+    return p + n;
+  }
+  for (std::size_t i = 0; i < n; ++i) p[i] = s[i];
+  return p + n;
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+// Two digits per step from a table: std::to_chars was a tenth of the cost of
+// a traced step (bench/sim_tracing.cpp).
+constexpr char digit_pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+char* put_u64(char* p, std::uint64_t v) noexcept {
+  char tmp[20];
+  char* t = tmp + sizeof tmp;
+  while (v >= 100) {
+    const auto pair = static_cast<unsigned>(v % 100) * 2;
+    v /= 100;
+    *--t = digit_pairs[pair + 1];
+    *--t = digit_pairs[pair];
+  }
+  if (v >= 10) {
+    const auto pair = static_cast<unsigned>(v) * 2;
+    *--t = digit_pairs[pair + 1];
+    *--t = digit_pairs[pair];
+  } else {
+    *--t = static_cast<char>('0' + v);
+  }
+  return put_bytes(p, t, static_cast<std::size_t>(tmp + sizeof tmp - t));
+}
+
+char* put_i64(char* p, std::int64_t v) noexcept {
+  if (v >= 0) return put_u64(p, static_cast<std::uint64_t>(v));
+  *p++ = '-';
+  return put_u64(p, ~static_cast<std::uint64_t>(v) + 1);  // also right for INT64_MIN
+}
+
+char* put_json_string(char* p, std::string_view s) noexcept {
+  *p++ = '"';
+  std::size_t i = 0;
+  while (i < s.size() && !needs_escape(static_cast<unsigned char>(s[i]))) ++i;
+  p = put_bytes(p, s.data(), i);  // names and waits rarely need escaping
+  for (; i < s.size(); ++i) {
+    auto u = static_cast<unsigned char>(s[i]);
+    switch (s[i]) {
+      case '"': p = put(p, "\\\""); break;
+      case '\\': p = put(p, "\\\\"); break;
+      case '\n': p = put(p, "\\n"); break;
+      case '\r': p = put(p, "\\r"); break;
+      case '\t': p = put(p, "\\t"); break;
       default:
         if (u < 0x20) {
-          out += "\\u00";
-          out += hex[u >> 4];
-          out += hex[u & 15];
+          p = put(p, "\\u00");
+          *p++ = hex[u >> 4];
+          *p++ = hex[u & 15];
         } else {
-          out += c;
+          *p++ = s[i];
         }
     }
   }
-  out += '"';
+  *p++ = '"';
+  return p;
+}
+
+char* task_fields(char* p, std::uint64_t task, std::string_view name) noexcept {
+  p = put(p, ",\"task\":");
+  p = put_u64(p, task);
+  p = put(p, ",\"name\":");
+  return put_json_string(p, name);
+}
+
+char* prefix_fields(char* p, std::uint64_t step, std::int64_t time) noexcept {
+  p = put(p, "{\"i\":");
+  p = put_u64(p, step);
+  p = put(p, ",\"t\":");
+  return put_i64(p, time);
+}
+
+template <std::size_t N> char* bool_field(char* p, const char (&key)[N], bool v) noexcept {
+  p = put(p, key);
+  return v ? put(p, "true") : put(p, "false");
+}
+
+char* decide_fields(char* p, const kernel_event& e) noexcept {
+  p = put(p, ",\"ready\":[");
+  const std::size_t listed = std::min(e.ready.size(), max_ready_listed);
+  for (std::size_t i = 0; i < listed; ++i) {
+    if (i != 0) *p++ = ',';
+    p = put_u64(p, e.ready[i]);
+  }
+  *p++ = ']';
+  if (listed < e.value2) {  // value2: the number of ready tasks
+    p = put(p, ",\"ready_total\":");
+    p = put_u64(p, e.value2);
+  }
+  p = put(p, ",\"chosen\":");
+  return put_u64(p, e.other);
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+  const std::size_t at = out.size();
+  out.resize(at + 2 + 6 * s.size());
+  char* end = put_json_string(out.data() + at, s);
+  out.resize(static_cast<std::size_t>(end - out.data()));
 }
 
 const char* event_name(event_kind kind) noexcept {
@@ -64,117 +156,113 @@ void encode_header(std::string& out, const options& opts) {
   out.clear();
   out += "{\"format\":";
   append_json_string(out, format_name);
-  out += ",\"version\":";
-  append_i64(out, format_version);
+  out += ",\"version\":" + std::to_string(format_version);
   out += ",\"test\":";
   append_json_string(out, opts.test_name);
-  out += ",\"seed\":";
-  append_u64(out, opts.seed);
+  out += ",\"seed\":" + std::to_string(opts.seed);
   out += ",\"strategy\":{\"name\":";
   append_json_string(out, to_string(opts.strategy));
   if (opts.strategy == strategy::pct) {
-    out += ",\"depth\":";
-    append_i64(out, opts.pct_depth);
-    out += ",\"steps\":";
-    append_u64(out, opts.pct_steps);
+    out += ",\"depth\":" + std::to_string(opts.pct_depth);
+    out += ",\"steps\":" + std::to_string(opts.pct_steps);
   }
-  out += "},\"options\":{\"max_steps\":";
-  append_u64(out, opts.max_steps);
-  out += ",\"max_virtual_time_ns\":";
-  append_i64(out, opts.max_virtual_time.count());
+  out += "},\"options\":{\"max_steps\":" + std::to_string(opts.max_steps);
+  out += ",\"max_virtual_time_ns\":" + std::to_string(opts.max_virtual_time.count());
   out += "}}";
 }
 
-namespace {
-void task_fields(std::string& out, const kernel_event& e) {
-  out += ",\"task\":";
-  append_u64(out, e.task);
-  out += ",\"name\":";
-  append_json_string(out, e.task_name);
+std::size_t event_size_bound(const kernel_event& e) noexcept {
+  // Fixed keys and numbers fit in 200 bytes; a string escapes to at most
+  // six bytes per byte; a listed ready id takes at most 21.
+  return 200 + 6 * (e.task_name.size() + e.detail.size()) +
+         21 * std::min(e.ready.size(), max_ready_listed);
 }
-void bool_field(std::string& out, const char* key, bool v) {
-  out += key;
-  out += v ? "true" : "false";
-}
-}  // namespace
 
-void encode_event(std::string& out, const kernel_event& e) {
-  out.clear();
-  out += "{\"i\":";
-  append_u64(out, e.step);
-  out += ",\"t\":";
-  append_i64(out, e.time);
-  out += ",\"ev\":\"";
-  out += event_name(e.kind);
-  out += '"';
+char* encode_event(char* p, const kernel_event& e, fragments reuse) noexcept {
+  p = reuse.prefix.empty() ? prefix_fields(p, e.step, e.time)
+                           : put_bytes(p, reuse.prefix.data(), reuse.prefix.size());
+  p = put(p, ",\"ev\":\"");
+  const char* name = event_name(e.kind);
+  p = put_bytes(p, name, std::strlen(name));
+  *p++ = '"';
+  auto task = [&](char* q) {
+    return reuse.task.empty() ? task_fields(q, e.task, e.task_name)
+                              : put_bytes(q, reuse.task.data(), reuse.task.size());
+  };
   switch (e.kind) {
     case event_kind::spawn:
-      task_fields(out, e);
-      out += ",\"parent\":";
-      append_u64(out, e.other);
+      p = task(p);
+      p = put(p, ",\"parent\":");
+      p = put_u64(p, e.other);
       break;
     case event_kind::step:
-    case event_kind::cancel_delivered: task_fields(out, e); break;
+    case event_kind::cancel_delivered: p = task(p); break;
     case event_kind::park:
-      task_fields(out, e);
-      out += ",\"wait\":";
-      append_json_string(out, e.detail);
+      p = task(p);
+      p = put(p, ",\"wait\":");
+      p = put_json_string(p, e.detail);
       break;
     case event_kind::wake:
-      task_fields(out, e);
-      bool_field(out, ",\"error\":", e.flag);
+      p = task(p);
+      p = bool_field(p, ",\"error\":", e.flag);
       break;
     case event_kind::cancel_requested:
-      task_fields(out, e);
-      out += ",\"scope\":";
-      append_u64(out, e.other);
-      out += ",\"reason\":";
-      append_json_string(out, e.detail);
+      p = task(p);
+      p = put(p, ",\"scope\":");
+      p = put_u64(p, e.other);
+      p = put(p, ",\"reason\":");
+      p = put_json_string(p, e.detail);
       break;
     case event_kind::deadline_fired:
-      out += ",\"scope\":";
-      append_u64(out, e.other);
+      p = put(p, ",\"scope\":");
+      p = put_u64(p, e.other);
       break;
     case event_kind::task_exit:
-      task_fields(out, e);
-      out += ",\"outcome\":";
-      append_json_string(out, e.detail);
-      bool_field(out, ",\"failed\":", e.flag);
+      p = task(p);
+      p = put(p, ",\"outcome\":");
+      p = put_json_string(p, e.detail);
+      p = bool_field(p, ",\"failed\":", e.flag);
       break;
-    case event_kind::decision:
-      task_fields(out, e);
-      out += ",\"ready\":[";
-      for (std::size_t i = 0; i < e.ready.size(); ++i) {
-        if (i != 0) out += ',';
-        append_u64(out, e.ready[i]);
-      }
-      out += "],\"chosen\":";
-      append_u64(out, e.other);
-      break;
+    case event_kind::decision: p = decide_fields(task(p), e); break;
     case event_kind::draw:
-      out += ",\"purpose\":";
-      append_json_string(out, e.detail);
-      out += ",\"bound\":";
-      append_u64(out, e.value2);
-      out += ",\"value\":";
-      append_u64(out, e.other);
+      p = put(p, ",\"purpose\":");
+      p = put_json_string(p, e.detail);
+      p = put(p, ",\"bound\":");
+      p = put_u64(p, e.value2);
+      p = put(p, ",\"value\":");
+      p = put_u64(p, e.other);
       break;
     case event_kind::clock:
-      out += ",\"from\":";
-      append_i64(out, static_cast<std::int64_t>(e.other));
+      p = put(p, ",\"from\":");
+      p = put_i64(p, static_cast<std::int64_t>(e.other));
       break;
   }
-  out += '}';
+  *p++ = '}';
+  return p;
+}
+
+void encode_prefix(std::string& out, std::uint64_t step, std::int64_t time) {
+  out.resize(64);
+  out.resize(static_cast<std::size_t>(prefix_fields(out.data(), step, time) - out.data()));
+}
+
+void encode_task(std::string& out, std::uint64_t task, std::string_view name) {
+  out.resize(40 + 6 * name.size());
+  out.resize(static_cast<std::size_t>(task_fields(out.data(), task, name) - out.data()));
+}
+
+void encode_event(std::string& out, const kernel_event& e) {
+  out.resize(event_size_bound(e));
+  char* end = encode_event(out.data(), e);
+  out.resize(static_cast<std::size_t>(end - out.data()));
 }
 
 void encode_outcome(std::string& out, const run_outcome& o) {
   out.clear();
   out += "{\"outcome\":";
   append_json_string(out, o.kind);
-  out += ",\"steps\":";
-  append_u64(out, o.steps);
-  out += ",\"t\":";
-  append_i64(out, o.time);
+  out += ",\"steps\":" + std::to_string(o.steps);
+  out += ",\"t\":" + std::to_string(o.time);
   if (!o.exception_type.empty() || !o.message.empty()) {
     out += ",\"exception\":";
     append_json_string(out, o.exception_type);
@@ -185,9 +273,7 @@ void encode_outcome(std::string& out, const run_outcome& o) {
     out += ",\"blocked\":[";
     for (std::size_t i = 0; i < o.blocked.size(); ++i) {
       if (i != 0) out += ',';
-      out += "{\"task\":";
-      append_u64(out, o.blocked[i].id);
-      out += ",\"name\":";
+      out += "{\"task\":" + std::to_string(o.blocked[i].id) + ",\"name\":";
       append_json_string(out, o.blocked[i].name);
       out += ",\"wait\":";
       append_json_string(out, o.blocked[i].wait);

@@ -2,15 +2,17 @@
 // Encoding of trace lines (docs/trace-format.md): the header, one line per
 // kernel or simulator event, and the outcome. Hand-written rather than built
 // with nlohmann_json because tracing must stay cheap enough to leave on
-// (bench/: traced vs untraced steps/s); the reader (trace_reader.cpp) parses
-// with nlohmann_json and checks every field. Key order is fixed, numbers are
-// integers, and nothing nondeterministic is written: equal runs give equal
-// bytes.
+// (bench/sim_tracing.cpp: traced vs untraced steps/s): an event is formatted
+// straight into the caller's buffer after one bound check. The reader
+// (trace_reader.cpp) parses with nlohmann_json and checks every field. Key
+// order is fixed, numbers are integers, and nothing nondeterministic is
+// written: equal runs give equal bytes.
 #pragma once
 #include <anyio/backend.hpp>
 #include <anyio/instrument.hpp>
 #include <anyio/sim.hpp>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -18,18 +20,34 @@ namespace anyio::sim::codec {
 
 inline constexpr const char* format_name = "anyio-sim-trace";
 inline constexpr int format_version = 1;
+/// A decide event lists at most this many ready tasks (then "ready_total"),
+/// so a run with 100,000 ready tasks does not write quadratic traces.
+inline constexpr std::size_t max_ready_listed = 32;
 
 void append_json_string(std::string& out, std::string_view s);
-void append_u64(std::string& out, std::uint64_t v);
-void append_i64(std::string& out, std::int64_t v);
 
 const char* event_name(event_kind kind) noexcept;
 
 /// Replaces `out` with the header line for a run with these options.
 void encode_header(std::string& out, const options& opts);
-/// Replaces `out` with the line for one event.
-void encode_event(std::string& out, const kernel_event& e);
 /// Replaces `out` with the outcome line.
 void encode_outcome(std::string& out, const run_outcome& o);
+
+/// Pre-encoded parts of an event line a writer may reuse across events:
+/// `prefix` = `{"i":<step>,"t":<time>` and `task` = `,"task":<id>,"name":"<name>"`
+/// (see encode_prefix / encode_task). Empty parts are encoded afresh.
+struct fragments {
+  std::string_view prefix{};
+  std::string_view task{};
+};
+void encode_prefix(std::string& out, std::uint64_t step, std::int64_t time);
+void encode_task(std::string& out, std::uint64_t task, std::string_view name);
+
+/// An upper bound on the bytes encode_event writes for `e`.
+std::size_t event_size_bound(const kernel_event& e) noexcept;
+/// Writes the line for one event (no newline) at `out`; returns its end.
+char* encode_event(char* out, const kernel_event& e, fragments reuse = {}) noexcept;
+/// Replaces `out` with the line for one event (for tools and tests).
+void encode_event(std::string& out, const kernel_event& e);
 
 }  // namespace anyio::sim::codec

@@ -40,6 +40,9 @@ class ready_view {
   virtual std::uint64_t task_id(std::size_t index) const noexcept = 0;
   /// The task's name; may be empty unless the run is instrumented.
   virtual std::string_view task_name(std::size_t index) const noexcept = 0;
+  /// The ids of the first min(size(), max) tasks, written to `out`; returns
+  /// how many (one call instead of one per task, for traces).
+  virtual std::size_t copy_ids(std::uint64_t* out, std::size_t max) const noexcept = 0;
 
  protected:
   ~ready_view() = default;

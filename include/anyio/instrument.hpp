@@ -21,7 +21,8 @@ enum class event_kind : std::uint8_t {
   cancel_delivered,  ///< `cancelled` raised in a task at a checkpoint
   deadline_fired,    ///< a scope's deadline expired; `other` = scope id
   task_exit,         ///< task finished; `detail` = "ok" or "type: message"; `flag` = failed
-  decision,          ///< sim: next task chosen; `ready` = ready ids, `other` = index chosen
+  decision,          ///< sim: next task chosen; `ready` = ready ids (the first 32),
+                     ///< `value2` = how many are ready, `other` = index chosen
   draw,              ///< sim: random draw; `other` = value, `value2` = bound, `detail` = purpose
   clock,             ///< sim: virtual clock jumped; `time` = new time
 };

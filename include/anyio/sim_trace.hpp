@@ -57,8 +57,9 @@ struct trace_event {
   std::string reason{};              ///< cancel
   std::string outcome{};             ///< exit
   bool failed = false;               ///< exit
-  std::vector<std::uint64_t> ready{};  ///< decide: ready task ids in queue order
-  std::uint64_t chosen = 0;          ///< decide: index into ready
+  std::vector<std::uint64_t> ready{};  ///< decide: ready task ids in queue order (first 32)
+  std::uint64_t ready_total = 0;     ///< decide: how many tasks were ready
+  std::uint64_t chosen = 0;          ///< decide: index into the ready queue
   std::string purpose{};             ///< draw
   std::uint64_t bound = 0;           ///< draw
   std::uint64_t value = 0;           ///< draw
