@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -45,8 +46,8 @@ class line_reader {
   std::int64_t i64(const char* field) const {
     const json& v = get(field);
     if (v.is_number_unsigned()) {
-      if (v.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-        fail(field, "is out of range");
+      constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+      if (v.get<std::uint64_t>() > max) fail(field, "is out of range");
       return static_cast<std::int64_t>(v.get<std::uint64_t>());
     }
     if (!v.is_number_integer()) fail(field, "must be an integer");
@@ -154,9 +155,14 @@ trace_event parse_event(const line_reader& r) {
   } else if (k == "decide") {
     e.ready = parse_ids(r, "ready");
     e.chosen = r.u64("chosen");
-    if (e.ready.size() < 2) r.fail("ready", "must list at least two tasks (a real choice)");
-    if (e.chosen >= e.ready.size()) r.fail("chosen", "is not an index into 'ready'");
-    if (e.ready[e.chosen] != e.task) r.fail("task", "is not ready[chosen]");
+    // Past 32 ready tasks only the first 32 are listed, with the total.
+    e.ready_total = r.has("ready_total") ? r.u64("ready_total") : e.ready.size();
+    if (r.has("ready_total") && (e.ready.size() != 32 || e.ready_total <= 32))
+      r.fail("ready_total", "may only follow a full list of 32 ready tasks");
+    if (e.ready_total < 2) r.fail("ready", "must list at least two tasks (a real choice)");
+    if (e.chosen >= e.ready_total) r.fail("chosen", "is not an index into 'ready'");
+    if (e.chosen < e.ready.size() && e.ready[e.chosen] != e.task)
+      r.fail("task", "is not ready[chosen]");
   } else if (k == "draw") {
     e.purpose = r.str("purpose");
     e.bound = r.u64("bound");
@@ -219,12 +225,17 @@ trace parse_trace(std::string_view text, const std::string& source) {
   bool have_header = false;
   bool have_outcome = false;
   std::size_t pos = 0;
+  // A UTF-8 byte order mark and CRLF line ends (an editor on Windows) do not
+  // change the trace: without this, replay and diff would report a
+  // divergence on lines that look identical.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") pos = 3;
   while (pos < text.size()) {
     std::size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) continue;
     if (have_outcome)
       throw trace_error(source + ":" + std::to_string(line_no) +
@@ -260,11 +271,28 @@ trace parse_trace(std::string_view text, const std::string& source) {
 }
 
 trace read_trace(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw trace_error(path + ": is a directory, not a trace file", 0, "");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw trace_error(path + ": cannot open trace file", 0, "");
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return parse_trace(buf.str(), path);
+  // Read in one piece: a million-event trace is ~70 MB, and a stringstream
+  // would hold it twice.
+  std::string text;
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (size > 0) {
+    text.resize(static_cast<std::size_t>(size));
+    in.read(text.data(), size);
+    text.resize(static_cast<std::size_t>(in.gcount()));
+  } else {
+    std::ostringstream buf;  // not seekable (a pipe): read to the end
+    buf << in.rdbuf();
+    text = buf.str();
+  }
+  if (in.bad()) throw trace_error(path + ": cannot read trace file", 0, "");
+  return parse_trace(text, path);
 }
 
 }  // namespace anyio::sim

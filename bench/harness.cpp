@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT
+// main() of every benchmark binary: parses the options, runs each registered
+// variant in `rounds` forked children of `warmup + reps` repetitions each,
+// and writes one JSON record per workload x backend (median of all timed
+// repetitions). Rounds interleave the variants, so a burst of load from
+// another process on a shared machine hits every backend, not just one.
+// Children report raw samples and getrusage peak RSS over a pipe.
+#include "harness.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace anyio_bench {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+std::vector<workload>& registry() {
+  static std::vector<workload> all;
+  return all;
+}
+
+struct marks {
+  steady::time_point t0{}, t1{};
+  std::uint64_t a0 = 0, a1 = 0;  // heap allocations
+  std::uint64_t n0 = 0, n1 = 0;  // operator new calls
+  int begun = 0, ended = 0;
+};
+marks current_marks;
+
+struct sample {
+  double seconds = 0;
+  std::uint64_t allocations = 0;
+  std::uint64_t new_calls = 0;
+};
+
+struct child_trailer {
+  std::uint32_t samples = 0;
+  long base_rss_kb = 0;
+  long peak_rss_kb = 0;
+};
+
+struct options {
+  int rounds = 5;
+  int reps = 3;
+  int warmup = 1;
+  std::uint64_t ops = 0;  // 0 = each workload's own
+  double scale = 1.0;
+  std::string filter{};
+  std::string json_path{};
+  bool list = false;
+  bool fork = true;
+};
+
+long max_rss_kb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+sample run_once(const variant& v, std::uint64_t ops) {
+  current_marks = {};
+  const std::uint64_t n0 = operator_new_count();
+  const std::uint64_t a0 = allocation_count();
+  const auto t0 = steady::now();
+  v.run(ops);
+  const auto t1 = steady::now();
+  const std::uint64_t a1 = allocation_count();
+  const std::uint64_t n1 = operator_new_count();
+  const marks& m = current_marks;
+  if (m.begun == 0 && m.ended == 0)
+    return {std::chrono::duration<double>(t1 - t0).count(), a1 - a0, n1 - n0};
+  if (m.begun != 1 || m.ended != 1)
+    throw std::logic_error("a variant must call begin_measure() and end_measure() once each "
+                           "per repetition (or neither)");
+  return {std::chrono::duration<double>(m.t1 - m.t0).count(), m.a1 - m.a0, m.n1 - m.n0};
+}
+
+bool write_all(int fd, const void* data, std::size_t n) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  return true;
+}
+
+struct round_result {
+  std::vector<sample> samples;
+  child_trailer trailer;
+};
+
+// One round: warmup (untimed) then `reps` timed repetitions.
+round_result run_reps(const variant& v, std::uint64_t ops, const options& o) {
+  round_result out;
+  out.trailer.base_rss_kb = max_rss_kb();
+  for (int i = 0; i < o.warmup; ++i) run_once(v, ops);
+  for (int i = 0; i < o.reps; ++i) out.samples.push_back(run_once(v, ops));
+  out.trailer.samples = static_cast<std::uint32_t>(out.samples.size());
+  out.trailer.peak_rss_kb = max_rss_kb();
+  return out;
+}
+
+int child_main(int fd, const variant& v, std::uint64_t ops, const options& o) {
+  try {
+    const round_result r = run_reps(v, ops, o);
+    if (!write_all(fd, r.samples.data(), r.samples.size() * sizeof(sample))) return 3;
+    return write_all(fd, &r.trailer, sizeof r.trailer) ? 0 : 3;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "bench: unknown exception\n");
+  }
+  return 2;
+}
+
+round_result run_round(const variant& v, std::uint64_t ops, const options& o) {
+  if (!o.fork) return run_reps(v, ops, o);
+  round_result out;
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error("pipe() failed");
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork() failed");
+  if (pid == 0) {
+    ::close(fds[0]);
+    _exit(child_main(fds[1], v, ops, o));
+  }
+  ::close(fds[1]);
+  std::string bytes;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) bytes.append(buf, std::size_t(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || bytes.size() < sizeof(child_trailer))
+    throw std::runtime_error("the benchmark child process failed");
+  std::memcpy(&out.trailer, bytes.data() + bytes.size() - sizeof(child_trailer),
+              sizeof(child_trailer));
+  out.samples.resize(out.trailer.samples);
+  if (bytes.size() != out.samples.size() * sizeof(sample) + sizeof(child_trailer))
+    throw std::runtime_error("the benchmark child process sent a malformed report");
+  std::memcpy(out.samples.data(), bytes.data(), out.samples.size() * sizeof(sample));
+  return out;
+}
+
+template <class T> double median(std::vector<T> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? double(v[n / 2]) : (double(v[n / 2 - 1]) + double(v[n / 2])) / 2;
+}
+
+nlohmann::ordered_json make_record(const workload& w, const variant& v, std::uint64_t ops,
+                                   const std::vector<round_result>& rounds) {
+  std::vector<double> seconds;
+  std::vector<std::uint64_t> allocs, news;
+  long base = 0, peak = 0;
+  for (const auto& r : rounds) {
+    for (const auto& s : r.samples) {
+      seconds.push_back(s.seconds);
+      allocs.push_back(s.allocations);
+      news.push_back(s.new_calls);
+    }
+    base = std::max(base, r.trailer.base_rss_kb);
+    peak = std::max(peak, r.trailer.peak_rss_kb);
+  }
+  const double secs = median(seconds);
+  const double n = double(ops);
+  nlohmann::ordered_json rec;
+  rec["workload"] = w.name;
+  rec["name"] = w.name + "/" + v.backend;
+  rec["backend"] = v.backend;
+  rec["unit"] = w.unit;
+  rec["ops"] = ops;
+  rec["repetitions"] = seconds.size();
+  rec["statistic"] = "median";
+  rec["seconds"] = secs;
+  rec["seconds_min"] = *std::min_element(seconds.begin(), seconds.end());
+  rec["seconds_max"] = *std::max_element(seconds.begin(), seconds.end());
+  rec["rate"] = n / secs;
+  rec["ns_per_op"] = secs * 1e9 / n;
+  rec["allocs_per_op"] = median(allocs) / n;
+  rec["allocs_max"] = *std::max_element(allocs.begin(), allocs.end());
+  rec["new_per_op"] = median(news) / n;
+  rec["peak_rss_kb"] = peak;
+  rec["base_rss_kb"] = base;
+  rec["samples_seconds"] = seconds;
+  return rec;
+}
+
+nlohmann::ordered_json describe(const workload& w) {
+  nlohmann::ordered_json j;
+  j["name"] = w.name;
+  j["label"] = w.label;
+  j["unit"] = w.unit;
+  j["ops"] = w.ops;
+  nlohmann::ordered_json t = nlohmann::ordered_json::object();
+  if (w.goals.min_ratio_vs_asio > 0) t["min_ratio_vs_asio"] = w.goals.min_ratio_vs_asio;
+  if (w.goals.min_sim_rate > 0) {
+    t["min_sim_rate"] = w.goals.min_sim_rate;
+    t["sim_rate_unit"] = w.goals.sim_rate_unit;
+  }
+  if (w.goals.max_allocs_per_op >= 0) t["max_allocs_per_op"] = w.goals.max_allocs_per_op;
+  if (w.goals.max_trace_cost > 0) t["max_trace_cost"] = w.goals.max_trace_cost;
+  j["targets"] = t;
+  return j;
+}
+
+[[noreturn]] void usage(const char* argv0, int code) {
+  std::fprintf(code ? stderr : stdout,
+               "usage: %s [--rounds N] [--reps N] [--warmup N] [--ops N] [--scale F]\n"
+               "          [--filter SUBSTR] [--json PATH] [--list] [--no-fork]\n"
+               "Runs each workload/backend in N rounds of forked children, each doing\n"
+               "warmup + reps repetitions; writes JSON (to stdout without --json).\n"
+               "--no-fork runs in-process (for perf/callgrind; peak RSS then mixes).\n",
+               argv0);
+  std::exit(code);
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(argv[0], 2);
+      return argv[++i];
+    };
+    if (a == "--rounds") o.rounds = std::stoi(value());
+    else if (a == "--reps") o.reps = std::stoi(value());
+    else if (a == "--warmup") o.warmup = std::stoi(value());
+    else if (a == "--ops") o.ops = std::stoull(value());
+    else if (a == "--scale") o.scale = std::stod(value());
+    else if (a == "--filter") o.filter = value();
+    else if (a == "--json") o.json_path = value();
+    else if (a == "--list") o.list = true;
+    else if (a == "--no-fork") o.fork = false;
+    else if (a == "--help" || a == "-h") usage(argv[0], 0);
+    else usage(argv[0], 2);
+  }
+  if (o.rounds < 1 || o.reps < 1 || o.warmup < 0 || o.scale <= 0) usage(argv[0], 2);
+  return o;
+}
+
+void print_progress(const nlohmann::ordered_json& r) {
+  std::fprintf(stderr, "%-28s %9.3f M %s/s %9.2f ns/op %8.3f allocs/op  peak RSS %.1f MiB\n",
+               r["name"].get<std::string>().c_str(), r["rate"].get<double>() / 1e6,
+               r["unit"].get<std::string>().c_str(), r["ns_per_op"].get<double>(),
+               r["allocs_per_op"].get<double>(), double(r["peak_rss_kb"].get<long>()) / 1024);
+}
+
+}  // namespace
+
+int add(workload w) {
+  registry().push_back(std::move(w));
+  return 0;
+}
+
+void begin_measure() noexcept {
+  ++current_marks.begun;
+  current_marks.n0 = operator_new_count();
+  current_marks.a0 = allocation_count();
+  current_marks.t0 = steady::now();
+}
+
+void end_measure() noexcept {
+  current_marks.t1 = steady::now();
+  current_marks.a1 = allocation_count();
+  current_marks.n1 = operator_new_count();
+  ++current_marks.ended;
+}
+
+}  // namespace anyio_bench
+
+namespace {
+
+// Runs every selected variant of `w`, round by round; returns the failures.
+int run_workload(const anyio_bench::workload& w, const anyio_bench::options& o,
+                 nlohmann::ordered_json& doc) {
+  using namespace anyio_bench;
+  std::uint64_t ops = o.ops ? o.ops : std::uint64_t(double(w.ops) * o.scale);
+  ops = std::max<std::uint64_t>(ops, 1);
+  int failures = 0;
+  std::vector<std::vector<round_result>> results(w.variants.size());
+  for (int round = 0; round < o.rounds; ++round) {
+    for (std::size_t i = 0; i < w.variants.size(); ++i) {
+      const std::string name = w.name + "/" + w.variants[i].backend;
+      if (name.find(o.filter) == std::string::npos) continue;
+      if (o.list) {
+        if (round == 0) std::printf("%s\n", name.c_str());
+        continue;
+      }
+      try {
+        results[i].push_back(run_round(w.variants[i], ops, o));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench: %s failed: %s\n", name.c_str(), e.what());
+        ++failures;
+      }
+    }
+  }
+  doc["workloads"].push_back(describe(w));
+  for (std::size_t i = 0; i < w.variants.size(); ++i) {
+    if (results[i].empty()) continue;
+    auto rec = make_record(w, w.variants[i], ops, results[i]);
+    print_progress(rec);
+    doc["records"].push_back(std::move(rec));
+  }
+  return failures;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace anyio_bench;
+  const options o = parse(argc, argv);
+  nlohmann::ordered_json doc;
+  doc["schema"] = "anyio-bench/1";
+  doc["config"] = {{"rounds", o.rounds}, {"reps", o.reps}, {"warmup", o.warmup},
+                   {"scale", o.scale}, {"fork", o.fork}};
+  doc["workloads"] = nlohmann::ordered_json::array();
+  doc["records"] = nlohmann::ordered_json::array();
+  int failures = 0;
+  for (const workload& w : registry()) failures += run_workload(w, o, doc);
+  if (o.list) return 0;
+  const std::string text = doc.dump(2) + "\n";
+  if (o.json_path.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  } else {
+    std::ofstream out(o.json_path);
+    out << text;
+    if (!out) {
+      std::fprintf(stderr, "bench: cannot write %s\n", o.json_path.c_str());
+      return 1;
+    }
+  }
+  return failures ? 1 : 0;
+}
