@@ -92,29 +92,56 @@ std::size_t sim_backend::pick_next(const ready_view& ready) {
     throw liveness_error("sim: the run exceeded max_steps (" + std::to_string(opts_.max_steps) +
                          ") at seed " + std::to_string(opts_.seed) +
                          ": a livelock, or a limit set too low");
-  std::size_t i = strategy_->pick(ready, picks_, previous_);
+  const bool scripted = script_ && script_->lenient;
+  std::size_t i = scripted ? 0 : strategy_->pick(ready, picks_, previous_);
   if (ready.size() > 1) {
-    if (script_) i = follow_decision(ready, i);
-    if (traced_) {
-      ready_ids_.resize(codec::max_ready_listed);
-      ready_ids_.resize(ready.copy_ids(ready_ids_.data(), codec::max_ready_listed));
-      kernel_event e{event_kind::decision};
-      e.step = picks_ + 1;  // the step being decided: the next "step" line has the same i
-      e.time = now_;
-      e.task = ready.task_id(i);
-      e.task_name = ready.task_name(i);
-      e.other = i;
-      e.value2 = ready.size();
-      e.ready = ready_ids_;
-      emit(e);
-      decided_task_ = e.task;
-      decided_step_ = e.step;
-      throw_if_diverged();
-    }
+    // Preemptions are counted where someone looks: traces, the shrinker.
+    const bool watched = scripted || decision_log_ != nullptr || traced_;
+    const std::size_t prev = watched ? find_recent(ready, previous_) : ready.size();
+    if (scripted)
+      i = scripted_choice(ready, prev);
+    else if (script_)
+      i = follow_decision(ready, i);
+    const bool preempted = prev < ready.size() && prev != i;
+    ++decisions_;
+    preemptions_ += preempted ? 1 : 0;
+    if (decision_log_)
+      decision_log_->push_back(
+          {ready.task_id(i), preempted, i == (prev < ready.size() ? prev : 0)});
+    if (traced_) trace_decision(ready, i);
   }
   previous_ = ready.task_id(i);
   ++picks_;
   return i;
+}
+
+void sim_backend::trace_decision(const ready_view& ready, std::size_t i) {
+  ready_ids_.resize(codec::max_ready_listed);
+  ready_ids_.resize(ready.copy_ids(ready_ids_.data(), codec::max_ready_listed));
+  kernel_event e{event_kind::decision};
+  e.step = picks_ + 1;  // the step being decided: the next "step" line has the same i
+  e.time = now_;
+  e.task = ready.task_id(i);
+  e.task_name = ready.task_name(i);
+  e.other = i;
+  e.value2 = ready.size();
+  e.ready = ready_ids_;
+  emit(e);
+  decided_task_ = e.task;
+  decided_step_ = e.step;
+  throw_if_diverged();
+}
+
+std::size_t sim_backend::scripted_choice(const ready_view& ready, std::size_t prev) {
+  // Non-preemptive unless the script says otherwise: the default keeps the
+  // previous task running, so an empty script has the fewest preemptions.
+  const std::size_t fallback = prev < ready.size() ? prev : 0;
+  const std::size_t k = decision_pos_++;
+  if (k >= script_->choices.size() || script_->choices[k] == 0) return fallback;
+  const std::uint64_t c = script_->choices[k];
+  if (script_->by_index) return static_cast<std::size_t>((c - 1) % ready.size());
+  std::size_t i = find_ready(ready, c);
+  return i < ready.size() ? i : fallback;
 }
 
 std::size_t sim_backend::follow_decision(const ready_view& ready, std::size_t proposed) {

@@ -37,8 +37,21 @@ struct expectation {
 
 /// Decisions and draws to follow (strategy::replay / options::replay_path).
 struct script {
-  std::vector<trace_event> decisions;  ///< decide events, in order
+  std::vector<trace_event> decisions;  ///< strict replay: decide events, in order
   std::vector<trace_event> draws;      ///< draw events, in order
+  /// Shrinking and generated schedules: decision k runs task choices[k] if it
+  /// is ready (by_index: ready[(choices[k]-1) % n]); 0, a missing entry or an
+  /// absent task means the default, which keeps the previous task running.
+  bool lenient = false;
+  bool by_index = false;
+  std::vector<std::uint64_t> choices;
+};
+
+/// One scheduling decision of a run, for the shrinker.
+struct decision_record {
+  std::uint64_t task = 0;       ///< the task chosen
+  bool preemption = false;      ///< the previous task was ready and not chosen
+  bool default_choice = false;  ///< what a non-preemptive scheduler would pick
 };
 
 class sim_backend final : public backend, private instrument {
@@ -59,6 +72,10 @@ class sim_backend final : public backend, private instrument {
   void run_finished(const run_outcome& outcome) override;
 
   const run_outcome& outcome() const noexcept { return outcome_; }
+  std::uint64_t decisions() const noexcept { return decisions_; }
+  std::uint64_t preemptions() const noexcept { return preemptions_; }
+  /// Record every decision into `log` (it must outlive the run).
+  void log_decisions(std::vector<decision_record>* log) noexcept { decision_log_ = log; }
 
  private:
   void on_event(const kernel_event& e) override;
@@ -73,6 +90,8 @@ class sim_backend final : public backend, private instrument {
   void report_divergence();
   std::uint64_t draw(std::uint64_t bound, std::string_view purpose);
   std::size_t follow_decision(const ready_view& ready, std::size_t proposed);
+  std::size_t scripted_choice(const ready_view& ready, std::size_t prev);
+  void trace_decision(const ready_view& ready, std::size_t i);
   void flush();
 
   options opts_;
@@ -103,6 +122,9 @@ class sim_backend final : public backend, private instrument {
   std::uint64_t prefix_step_ = 0;
   std::int64_t prefix_time_ = 0;
   std::vector<std::string> task_fragments_;  // ,"task":..,"name":".." by task id
+  std::uint64_t decisions_ = 0;
+  std::uint64_t preemptions_ = 0;
+  std::vector<decision_record>* decision_log_ = nullptr;
   std::uint64_t decided_task_ = 0;           // the step line this decision stands for
   std::uint64_t decided_step_ = 0;
 

@@ -19,6 +19,14 @@ std::size_t find_ready(const ready_view& ready, std::uint64_t id) noexcept {
   return ready.size();
 }
 
+std::size_t find_recent(const ready_view& ready, std::uint64_t id) noexcept {
+  const std::size_t n = ready.size();
+  const std::size_t stop = n > 64 ? n - 64 : 0;
+  for (std::size_t i = n; i > stop; --i)
+    if (ready.task_id(i - 1) == id) return i - 1;
+  return n;
+}
+
 namespace {
 
 class random_strategy final : public scheduler_strategy {
@@ -41,7 +49,7 @@ class fifo_strategy final : public scheduler_strategy {
 class nonpreemptive_strategy final : public scheduler_strategy {
  public:
   std::size_t pick(const ready_view& ready, std::uint64_t, std::uint64_t previous) override {
-    std::size_t i = find_ready(ready, previous);
+    std::size_t i = find_recent(ready, previous);
     return i < ready.size() ? i : 0;
   }
 };

@@ -146,6 +146,40 @@ struct sweep_summary {
 /// Run the seeds of `opts.seeds` that belong to `opts.shard` and summarise.
 sweep_summary sweep(const body_fn& body, const sweep_options& opts);
 
+/// Size of a schedule, the three things shrinking minimises in this order.
+struct schedule_stats {
+  std::uint64_t preemptions = 0;  ///< switches away from a task that could have continued
+  std::uint64_t steps = 0;        ///< task steps in the run
+  std::uint64_t decisions = 0;    ///< choices the schedule makes that a non-preemptive
+                                  ///< scheduler would not (the decision list's entries)
+};
+
+struct shrink_options {
+  std::uint64_t max_runs = 2000;  ///< budget of reruns
+  bool progress = true;           ///< a status line when stderr is a terminal
+};
+
+struct shrink_result {
+  schedule_stats before{};
+  schedule_stats after{};
+  std::uint64_t runs = 0;         ///< reruns spent
+  std::string outcome{};          ///< the failure kept: outcome kind,
+  std::string exception_type{};   ///< exception type
+  std::string message{};          ///< and message
+  std::string trace_path{};       ///< the minimal trace (strategy "replay")
+};
+
+/// Shrink the failing run recorded in `failing_trace` to the smallest
+/// schedule that still fails the same way (same exception type and message,
+/// or the same blocked tasks for a deadlock): fewest preemptions first, then
+/// fewest steps, then fewest decisions, by delta debugging over the recorded
+/// decision list and a final one-at-a-time pass, within `max_runs` reruns.
+/// Writes the minimal run's trace to `out_path`; it replays (replay(),
+/// --anyio-replay) to the same failure. Throws std::invalid_argument if the
+/// trace did not fail or its failure no longer reproduces.
+shrink_result shrink(const body_fn& body, const std::string& failing_trace,
+                     const std::string& out_path, const shrink_options& opts = {});
+
 namespace detail {
 std::unique_ptr<backend> make_backend(const options& opts);
 struct recording;

@@ -99,6 +99,30 @@ void run_replay(const char* test_name, test_body body) {
   sim::replay(body, mode().replay_path);
 }
 
+void run_shrink(const char* test_name, test_body body) {
+  const std::string& path = mode().shrink_path;
+  sim::trace t = sim::read_trace(path);
+  if (t.header.test != test_name) return;  // the trace belongs to another case
+  std::string out = path;
+  if (out.size() > 6 && out.compare(out.size() - 6, 6, ".jsonl") == 0) out.resize(out.size() - 6);
+  out += ".min.jsonl";
+  sim::shrink_result r = sim::shrink(body, path, out);
+  std::printf(
+      "anyio: shrank \"%s\" (%s: %s %s) in %llu runs\n"
+      "  preemptions %llu -> %llu, steps %llu -> %llu, decisions %llu -> %llu\n"
+      "  minimal trace:   %s\n  read it:         anyio-sim show %s\n  replay it:       %s\n",
+      test_name, r.outcome.c_str(), r.exception_type.c_str(), r.message.c_str(),
+      static_cast<unsigned long long>(r.runs),
+      static_cast<unsigned long long>(r.before.preemptions),
+      static_cast<unsigned long long>(r.after.preemptions),
+      static_cast<unsigned long long>(r.before.steps),
+      static_cast<unsigned long long>(r.after.steps),
+      static_cast<unsigned long long>(r.before.decisions),
+      static_cast<unsigned long long>(r.after.decisions), out.c_str(), out.c_str(),
+      replay_command(test_name, out).c_str());
+  CHECK(r.after.preemptions <= r.before.preemptions);
+}
+
 void run_record(const char* test_name, test_body body, std::uint64_t seed) {
   sim::options opts;
   opts.seed = seed;
@@ -248,6 +272,7 @@ std::string replay_command(const std::string& test_name, const std::string& trac
 void run_case(const char* test_name, test_body body, case_options options) {
   const harness_mode& m = mode();
   if (!m.replay_path.empty()) return run_replay(test_name, body);
+  if (!m.shrink_path.empty()) return run_shrink(test_name, body);
   if (m.record_seed) {
     if (options.sim) run_record(test_name, body, *m.record_seed);
     return;

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: MIT
+// Shrinking a failing run (issue: "the other half is handing the user the
+// smallest one"). A run is re-executed from a decision list — entry k names
+// the task decision k runs, 0 means "what a non-preemptive scheduler would
+// do" — so an empty list is the calmest schedule and removing entries
+// removes preemptions. Passes, each keeping a change only if the run still
+// fails the same way and its (preemptions, steps, decisions) strictly drop:
+// delta debugging over the preemptive entries, then over trailing entries
+// (shorter runs), then one entry at a time. After every accepted run the
+// list is rebuilt from what the run actually did, so it never holds stale
+// entries. Works on recorded decisions, so whatever the simulator records as
+// a decision (fault injections later) shrinks the same way.
+#include <anyio/sim.hpp>
+#include <anyio/sim_trace.hpp>
+
+#include "sim_backend.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+#include <tuple>
+
+namespace anyio::sim {
+
+namespace {
+
+struct signature {
+  std::string kind, type, message;
+  std::vector<std::string> blocked;  // deadlocks: "name: wait", sorted
+  bool operator==(const signature&) const = default;
+};
+
+signature signature_of(const std::string& kind, const std::string& type,
+                       const std::string& message,
+                       const std::vector<run_outcome::blocked_task>& blocked) {
+  signature s{kind, type, message, {}};
+  if (kind == "deadlock") {
+    s.message.clear();  // it names the step and time, which shrinking changes
+    for (const auto& b : blocked) s.blocked.push_back(b.name + ": " + b.wait);
+    std::sort(s.blocked.begin(), s.blocked.end());
+  }
+  return s;
+}
+
+struct attempt {
+  std::vector<std::uint64_t> choices;  // canonical: non-default decisions only
+  std::vector<bool> preempt;           // choices[k] was a preemption
+  schedule_stats stats{};
+  signature sig{};
+};
+
+auto key(const schedule_stats& s) { return std::tie(s.preemptions, s.steps, s.decisions); }
+
+class shrinker {
+ public:
+  shrinker(const body_fn& body, const trace& failing, const shrink_options& opts)
+      : body_(body), opts_(opts) {
+    base_.seed = failing.header.seed;
+    base_.test_name = failing.header.test;
+    base_.strategy = strategy::replay;
+    // A shrunk schedule may loop where the original did not: bound it.
+    base_.max_steps = std::max<std::uint64_t>(failing.outcome.steps * 20, 100000);
+    for (const trace_event& e : failing.events)
+      if (e.kind == "draw") draws_.push_back(e);
+    target_ = signature_of(failing.outcome.kind, failing.outcome.exception_type,
+                           failing.outcome.message, failing.outcome.blocked);
+  }
+
+  attempt run(const std::vector<std::uint64_t>& choices, const std::string& trace_path = {}) {
+    ++runs_;
+    auto sc = std::make_shared<detail::script>();
+    sc->lenient = true;
+    sc->choices = choices;
+    sc->draws = draws_;
+    options opts = base_;
+    opts.trace_path = trace_path;
+    detail::sim_backend b(opts, nullptr, nullptr, sc);
+    std::vector<detail::decision_record> log;
+    b.log_decisions(&log);
+    try {
+      anyio::detail::run_on(b, anyio::detail::run_config{}, [this]() { return body_(); });
+    } catch (...) {  // the backend recorded how it ended
+    }
+    const run_outcome& o = b.outcome();
+    attempt a;
+    a.sig = signature_of(o.kind, o.exception_type, o.message, o.blocked);
+    a.stats.steps = o.steps;
+    for (const detail::decision_record& d : log) {
+      a.choices.push_back(d.default_choice ? 0 : d.task);
+      a.preempt.push_back(d.preemption);
+      a.stats.preemptions += d.preemption ? 1 : 0;
+      a.stats.decisions += d.default_choice ? 0 : 1;
+    }
+    while (!a.choices.empty() && a.choices.back() == 0) a.choices.pop_back();
+    a.preempt.resize(a.choices.size());
+    return a;
+  }
+
+  // Keep `choices` if it fails the same way with a strictly smaller schedule.
+  bool try_accept(const std::vector<std::uint64_t>& choices) {
+    if (runs_ >= opts_.max_runs) return false;
+    attempt a = run(choices);
+    show_progress();
+    if (a.sig != target_ || !(key(a.stats) < key(best_.stats))) return false;
+    best_ = std::move(a);
+    return true;
+  }
+
+  // Delta debugging: zero chunks of the entries `pick` selects, halving.
+  template <class Pick> void reduce(Pick pick) {
+    std::size_t n = 2;
+    while (runs_ < opts_.max_runs) {
+      std::vector<std::size_t> idx;
+      for (std::size_t k = 0; k < best_.choices.size(); ++k)
+        if (best_.choices[k] != 0 && pick(k)) idx.push_back(k);
+      if (idx.empty()) return;
+      n = std::min(n, idx.size());
+      const std::size_t chunk = (idx.size() + n - 1) / n;
+      bool progressed = false;
+      for (std::size_t start = 0; start < idx.size() && !progressed; start += chunk) {
+        std::vector<std::uint64_t> c = best_.choices;
+        for (std::size_t j = start; j < std::min(idx.size(), start + chunk); ++j) c[idx[j]] = 0;
+        progressed = try_accept(c);
+      }
+      if (progressed) {
+        n = std::max<std::size_t>(n - 1, 2);
+      } else {
+        if (n >= idx.size()) return;
+        n = std::min(2 * n, idx.size());
+      }
+    }
+  }
+
+  shrink_result shrink(const std::string& out_path) {
+    best_ = run(recorded_);
+    if (best_.sig != target_)
+      throw std::invalid_argument(
+          "shrink: the failure recorded in the trace does not reproduce (the program or the "
+          "build changed since it was recorded): the rerun ended '" + best_.sig.kind + "' " +
+          best_.sig.type + " " + best_.sig.message);
+    shrink_result r;
+    r.before = best_.stats;
+    // 1: fewer preemptions. 2: shorter runs, dropping the last decisions
+    // first. 3: one decision at a time.
+    reduce([this](std::size_t k) { return preemptive(k); });
+    for (std::size_t keep = best_.choices.size(); keep-- > 0 && runs_ < opts_.max_runs;) {
+      std::vector<std::uint64_t> c(best_.choices.begin(),
+                                   best_.choices.begin() + static_cast<std::ptrdiff_t>(
+                                                               std::min(keep, best_.choices.size())));
+      if (!try_accept(c)) break;
+    }
+    for (std::size_t k = 0; k < best_.choices.size() && runs_ < opts_.max_runs; ++k) {
+      if (best_.choices[k] == 0) continue;
+      std::vector<std::uint64_t> c = best_.choices;
+      c[k] = 0;
+      if (try_accept(c)) k = static_cast<std::size_t>(-1);  // the list changed: start over
+    }
+    finish_progress();
+    attempt final_run = run(best_.choices, out_path);
+    if (final_run.sig != target_)
+      throw std::logic_error("shrink: the minimal schedule did not fail when traced");
+    r.after = final_run.stats;
+    r.runs = runs_;
+    r.outcome = target_.kind;
+    r.exception_type = target_.type;
+    r.message = target_.message;
+    r.trace_path = out_path;
+    return r;
+  }
+
+  void set_recorded(std::vector<std::uint64_t> choices) { recorded_ = std::move(choices); }
+
+ private:
+  bool preemptive(std::size_t k) const { return k < best_.preempt.size() && best_.preempt[k]; }
+
+  void show_progress() {
+    if (!opts_.progress || isatty(2) == 0) return;
+    std::fprintf(stderr, "\r[shrink] %llu runs: %llu preemptions, %llu steps, %llu decisions  ",
+                 static_cast<unsigned long long>(runs_),
+                 static_cast<unsigned long long>(best_.stats.preemptions),
+                 static_cast<unsigned long long>(best_.stats.steps),
+                 static_cast<unsigned long long>(best_.stats.decisions));
+    std::fflush(stderr);
+    shown_ = true;
+  }
+  void finish_progress() {
+    if (shown_) std::fprintf(stderr, "\n");
+  }
+
+  const body_fn& body_;
+  shrink_options opts_;
+  options base_;
+  std::vector<trace_event> draws_;
+  signature target_;
+  std::vector<std::uint64_t> recorded_;
+  attempt best_;
+  std::uint64_t runs_ = 0;
+  bool shown_ = false;
+};
+
+}  // namespace
+
+shrink_result shrink(const body_fn& body, const std::string& failing_trace,
+                     const std::string& out_path, const shrink_options& opts) {
+  trace t = read_trace(failing_trace);
+  if (t.outcome.kind == "passed")
+    throw std::invalid_argument("shrink: " + failing_trace +
+                                " records a passing run; there is no failure to shrink");
+  shrinker s(body, t, opts);
+  std::vector<std::uint64_t> recorded;
+  for (const trace_event& e : t.events)
+    if (e.kind == "decide") recorded.push_back(e.task);
+  s.set_recorded(std::move(recorded));
+  return s.shrink(out_path);
+}
+
+}  // namespace anyio::sim
