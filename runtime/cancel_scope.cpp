@@ -89,6 +89,11 @@ void scope_enter(cancel_node& s, const char* api) {
   kernel::link_task(s, t);
   if (t.scope == t.spawn_scope) t.outermost = &s;
   t.scope = &s;
+  // trio: CancelScope.__enter__ checks the deadline. The heap alone is not
+  // enough: realio expires deadlines only every poll_interval() steps while
+  // tasks stay ready, so a deadline already passed would let the first
+  // checkpoints through on realio but not on sim.
+  if (!s.cancel_called && s.when != never && s.when <= k.backend_.now()) s.cancel_called = true;
   if (!s.cancel_called && s.when != never) {
     s.type = timer_node::kind::scope;
     s.seq = k.next_timer_seq_++;
@@ -124,6 +129,12 @@ void scope_set_deadline(cancel_node& s, std::int64_t when) {
   if (!s.entered || s.exited || s.cancel_called) return;
   kernel& k = *kernel::current();
   if (s.heap_index != not_in_heap) k.deadlines_.remove(&s);
+  // A deadline moved into the past cancels now, as trio's cancel_called
+  // does, rather than whenever the run loop next polls (see scope_enter).
+  if (when <= k.backend_.now()) {
+    k.cancel(s, "deadline");
+    return;
+  }
   if (when != never) {
     s.type = timer_node::kind::scope;
     s.seq = k.next_timer_seq_++;

@@ -59,7 +59,10 @@ class cancel_scope : private detail::cancel_node {
     return clock::time_point(clock::duration(cancel_node::when));
   }
   /// Move the deadline, earlier or later; takes effect at once while entered.
-  void set_deadline(clock::time_point t) { detail::scope_set_deadline(*this, t.time_since_epoch().count()); }
+  /// A deadline already passed cancels at once (trio's cancel_called does too).
+  void set_deadline(clock::time_point t) {
+    detail::scope_set_deadline(*this, t.time_since_epoch().count());
+  }
 
   bool shield() const noexcept { return cancel_node::shield; }
   /// Shielded scopes ignore cancellation (and deadlines) of outer scopes.
@@ -122,11 +125,11 @@ class fail_scope : public cancel_scope {
   }
 
  private:
+  // std::system_error::what() appends ": operation timed out" (the errc's
+  // message) itself, so the argument only names the timeout.
   std::string message() const {
-    if (after_ns_ >= 0)
-      return "fail_after(" + detail::format_duration(after_ns_) + "): operation timed out";
-    return "fail_at(t=" + detail::format_duration(deadline().time_since_epoch().count()) +
-           "): operation timed out";
+    if (after_ns_ >= 0) return "fail_after(" + detail::format_duration(after_ns_) + ")";
+    return "fail_at(t=" + detail::format_duration(deadline().time_since_epoch().count()) + ")";
   }
   std::int64_t after_ns_;
 };

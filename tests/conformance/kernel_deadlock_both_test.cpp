@@ -36,6 +36,7 @@ TEST_CASE("deadlock: reported on realio and on sim alike", "[deadlock]") {
     auto message = deadlock_message(sim);
     REQUIRE(message.has_value());
     CHECK_THAT(*message, Catch::Contains("task 2 'waiter' waits on sleep_forever"));
-    CHECK_THAT(*message, Catch::Contains("task 1 'main' waits on task_group: waiting for children"));
+    CHECK_THAT(*message,
+               Catch::Contains("task 1 'main' waits on task_group: waiting for children"));
   }
 }

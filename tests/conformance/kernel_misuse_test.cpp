@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Conformance: misuse of the API is a clear usage_error naming the problem,
-// never a crash or a hang; and a deadlock on sim names every blocked task.
+// Conformance: misuse of the API is a clear usage_error naming the problem
+// and, where there is one, the fix — never a crash or a hang: the API outside
+// run(), run() inside run(), groups and scopes entered twice or used after
+// exit, waking a task that is not parked. (Deadlocks: kernel_sim_test.cpp.)
 #include <anyio/testing/catch.hpp>
 
 #include <optional>
@@ -82,23 +84,78 @@ ANYIO_TEST_CASE("misuse: a task group entered twice", "[misuse]") {
   REQUIRE(raised);
 }
 
-TEST_CASE("sim: a deadlock names every blocked task and its wait", "[sim][deadlock]") {
-  auto body = []() -> anyio::task<> {
-    co_await anyio::with_task_group([](anyio::task_group& tg) -> anyio::task<> {
-      tg.start_soon(anyio::task_name("stuck-forever"),
-                    []() -> anyio::task<> { co_await anyio::sleep_forever(); });
+TEST_CASE("misuse: every kernel entry point names itself outside run()", "[misuse]") {
+  REQUIRE_THROWS_WITH(anyio::current_effective_deadline(),
+                      Catch::Contains("anyio::current_effective_deadline() was called outside"));
+  REQUIRE_THROWS_WITH(anyio::clock::now(), Catch::Contains("anyio::clock::now()"));
+  REQUIRE_THROWS_WITH(anyio::lowlevel::current_task_handle(),
+                      Catch::Contains("anyio::lowlevel::current_task_handle()"));
+  REQUIRE_THROWS_WITH(anyio::lowlevel::reschedule({}),
+                      Catch::Contains("anyio::lowlevel::reschedule()"));
+  REQUIRE_THROWS_WITH(anyio::fail_after(1s), Catch::Contains("start the program with anyio::run"));
+  // A scope or group that is never entered needs no kernel at all.
+  anyio::cancel_scope scope;
+  scope.cancel();
+  REQUIRE(scope.cancel_called());
+  anyio::task_group group;
+  REQUIRE_THROWS_WITH(group.start_soon([]() -> anyio::task<> { co_return; }),
+                      Catch::Contains("task_group::start_soon()"));
+}
+
+ANYIO_TEST_CASE("misuse: sim::run() inside a run is a usage_error too", "[misuse]") {
+  std::string message;
+  try {
+    anyio::sim::run([]() -> anyio::task<> { co_return; });
+  } catch (const anyio::usage_error& e) {
+    message = e.what();
+  }
+  REQUIRE(message.find("inside a running anyio::run()") != std::string::npos);
+  co_await anyio::checkpoint();  // the outer run is unharmed
+}
+
+ANYIO_TEST_CASE("misuse: rescheduling a task that is not parked is a usage_error", "[misuse]") {
+  std::string message;
+  try {
+    anyio::lowlevel::reschedule(anyio::lowlevel::current_task_handle());  // running, not parked
+  } catch (const anyio::usage_error& e) {
+    message = e.what();
+  }
+  REQUIRE(message.find("not parked in wait_task_rescheduled") != std::string::npos);
+  co_await anyio::checkpoint();
+}
+
+ANYIO_TEST_CASE("misuse: start() on a group that has exited", "[misuse][start]") {
+  anyio::task_group group;
+  co_await group.run([](anyio::task_group&) -> anyio::task<> { co_return; });
+  std::string message;
+  try {
+    co_await group.start([](anyio::task_status<>& status) -> anyio::task<> {
+      status.started();
       co_return;
     });
-  };
-  for (std::uint64_t seed = 0; seed < 20; ++seed) {
-    std::optional<std::string> message;
-    try {
-      anyio::sim::run(body, {.seed = seed});
-    } catch (const anyio::deadlock_error& e) {
-      message = e.what();
-    }
-    REQUIRE(message.has_value());
-    CHECK_THAT(*message, Catch::Contains("task 1 'main' waits on task_group: waiting for children"));
-    CHECK_THAT(*message, Catch::Contains("task 2 'stuck-forever' waits on sleep_forever"));
+  } catch (const anyio::usage_error& e) {
+    message = e.what();
   }
+  REQUIRE(message.find("task_group::start(): this task group has exited") != std::string::npos);
+}
+
+ANYIO_TEST_CASE("misuse: a usage_error in a child is reported like any failure", "[misuse]") {
+  // Misuse inside a child must not crash the kernel: it becomes a member of
+  // the group's exception_group, named after the child.
+  std::string what;
+  try {
+    co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+      tg.start_soon(anyio::task_name("reuser"), []() -> anyio::task<> {
+        anyio::cancel_scope scope;
+        co_await scope.run([]() -> anyio::task<> { co_return; });
+        co_await scope.run([]() -> anyio::task<> { co_return; });
+      });
+      co_return;
+    });
+  } catch (const anyio::exception_group& g) {
+    REQUIRE(g.contains<anyio::usage_error>());
+    what = g.what();
+  }
+  REQUIRE(what.find("in task 'reuser': anyio::usage_error") != std::string::npos);
+  REQUIRE(what.find("entered only once") != std::string::npos);
 }

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Smoke tests for the kernel.
+// Smoke test for the kernel: a task group of sleepers finishes on both
+// backends. The first thing to run when the kernel does not work at all; the
+// behaviour itself is pinned by the other kernel_*_test.cpp files.
 #include <anyio/testing/catch.hpp>
 
 using namespace std::chrono_literals;
