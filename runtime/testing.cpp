@@ -2,8 +2,12 @@
 // wait_all_tasks_blocked (trio.testing): the waiter parks in the kernel's
 // idle queue; the run loop, finding no task ready, waits for events at most
 // `cushion` and, if still nothing is ready, wakes the first idle waiter.
+// Also sequencer (trio.testing.Sequencer): one event per position.
+#include <anyio/errors.hpp>
 #include <anyio/lowlevel.hpp>
 #include <anyio/testing.hpp>
+
+#include <string>
 
 #include "runtime/kernel.hpp"
 
@@ -65,6 +69,48 @@ struct idle_awaiter {
 
 task<> wait_all_tasks_blocked(clock::duration cushion) {
   co_await idle_awaiter{cushion.count() < 0 ? 0 : cushion.count()};
+}
+
+}  // namespace anyio::testing
+
+namespace anyio::testing {
+
+anyio::event& sequencer::point(std::size_t position) { return points_[position]; }
+
+void sequencer::turn::end() noexcept {
+  if (sequencer* s = std::exchange(seq_, nullptr)) s->point(position_ + 1).set();
+}
+
+task<sequencer::turn> sequencer::operator()(std::size_t position) {
+  if (claimed_.count(position) != 0)
+    detail::throw_usage_error("anyio::testing::sequencer: position " + std::to_string(position) +
+                              " was already used; each position can be waited for once");
+  if (broken_)
+    detail::throw_usage_error(
+        "anyio::testing::sequencer: the sequence is broken (a task was cancelled while "
+        "waiting for its turn)");
+  claimed_.insert(position);
+  if (position == 0) {
+    co_await anyio::checkpoint();
+    co_return turn(this, position);
+  }
+  std::exception_ptr error;
+  try {
+    co_await point(position).wait();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (error) {
+    // trio: a cancelled waiter breaks the sequence and releases everyone.
+    broken_ = true;
+    for (auto& entry : points_) entry.second.set();
+    std::rethrow_exception(error);
+  }
+  if (broken_)
+    detail::throw_usage_error(
+        "anyio::testing::sequencer: the sequence is broken (a task was cancelled while "
+        "waiting for its turn)");
+  co_return turn(this, position);
 }
 
 }  // namespace anyio::testing

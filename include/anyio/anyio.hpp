@@ -6,8 +6,10 @@
 #include <anyio/cancel_scope.hpp>
 #include <anyio/errors.hpp>
 #include <anyio/lowlevel.hpp>
+#include <anyio/memory_stream.hpp>
 #include <anyio/run.hpp>
 #include <anyio/sim.hpp>
+#include <anyio/sync.hpp>
 #include <anyio/task.hpp>
 #include <anyio/task_group.hpp>
 #include <anyio/time.hpp>

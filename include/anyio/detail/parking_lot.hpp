@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+// The FIFO wait queue that every primitive and memory stream is built on
+// (trio's ParkingLot), laid out here because the public primitives embed it.
+// A park_node lives in a parked task's awaiter, so parking never allocates;
+// the node is also the wait's abort function, and it knows which lot holds it,
+// so it can unlink itself even after repark() moved it to another lot. The
+// rescheduling operations live in runtime/parking_lot.cpp.
+#pragma once
+#include <anyio/detail/assert.hpp>
+#include <anyio/detail/kernel_api.hpp>
+#include <anyio/detail/kernel_types.hpp>
+
+#include <coroutine>
+#include <cstddef>
+
+namespace anyio::detail {
+
+struct parking_lot_core;
+
+/// One parked task's place in a lot.
+struct park_node {
+  park_node* prev = nullptr;
+  park_node* next = nullptr;
+  parking_lot_core* lot = nullptr;  ///< the lot holding this node; null when not queued
+  task_record* task = nullptr;
+
+  park_node() noexcept = default;
+  park_node(const park_node&) = delete;
+  park_node& operator=(const park_node&) = delete;
+  /// Only a torn-down run destroys a parked task's frame; leave the queue then.
+  inline ~park_node();
+  /// The wait's abort function: withdraw from the queue. The hand-off (lock
+  /// ownership, a value) happens when the waker dequeues the node, so a node
+  /// still queued has received nothing and the abort always succeeds.
+  inline abort_result operator()() noexcept;
+};
+
+/// An intrusive FIFO of park_nodes.
+struct parking_lot_core {
+  park_node* head = nullptr;
+  park_node* tail = nullptr;
+  std::size_t size = 0;
+
+  parking_lot_core() noexcept = default;
+  parking_lot_core(const parking_lot_core&) = delete;
+  parking_lot_core& operator=(const parking_lot_core&) = delete;
+  /// Detaches any node left over (a torn-down run destroys frames in any order).
+  ~parking_lot_core() {
+    while (head != nullptr) remove(*head);
+  }
+
+  bool empty() const noexcept { return size == 0; }
+
+  void push_back(park_node& n) noexcept {
+    ANYIO_ASSERT(n.lot == nullptr);
+    n.lot = this;
+    n.prev = tail;
+    n.next = nullptr;
+    (tail != nullptr ? tail->next : head) = &n;
+    tail = &n;
+    ++size;
+  }
+
+  void remove(park_node& n) noexcept {
+    ANYIO_ASSERT(n.lot == this);
+    ANYIO_ASSERT(size > 0);
+    (n.prev != nullptr ? n.prev->next : head) = n.next;
+    (n.next != nullptr ? n.next->prev : tail) = n.prev;
+    n.prev = n.next = nullptr;
+    n.lot = nullptr;
+    --size;
+  }
+
+  /// Dequeue the first node without waking it, or nullptr.
+  park_node* pop_front() noexcept {
+    park_node* n = head;
+    if (n != nullptr) remove(*n);
+    return n;
+  }
+};
+
+inline park_node::~park_node() {
+  if (lot != nullptr) lot->remove(*this);
+}
+
+inline abort_result park_node::operator()() noexcept {
+  if (lot != nullptr) lot->remove(*this);
+  return abort_result::succeeded;
+}
+
+// runtime/parking_lot.cpp
+
+/// Dequeue the first node and make its task runnable; returns the node (it
+/// stays valid until that task runs again), or nullptr if the lot is empty.
+park_node* unpark_one(parking_lot_core& lot);
+/// Wake up to `count` tasks in FIFO order; returns how many were woken.
+std::size_t unpark(parking_lot_core& lot, std::size_t count);
+/// Move up to `count` parked tasks, in order, to the back of `to`.
+std::size_t repark(parking_lot_core& from, parking_lot_core& to, std::size_t count) noexcept;
+/// True while a failed run destroys its remaining frames: close() paths then
+/// unlink waiters instead of waking tasks that are about to be destroyed.
+bool kernel_tearing_down() noexcept;
+
+/// Park the current task in `lot` until unparked (or cancelled).
+struct lot_park_awaiter {
+  parking_lot_core& lot;
+  const char* what;
+  park_node node{};
+  bool await_ready() {
+    node.task = &current_task_record("anyio::lowlevel::parking_lot::park()");
+    return false;
+  }
+  void await_suspend(std::coroutine_handle<> h) {
+    lot.push_back(node);
+    park(*node.task, h, node, what);
+  }
+  void await_resume() { rethrow_wake_error(*node.task); }
+};
+
+}  // namespace anyio::detail
