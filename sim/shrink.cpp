@@ -79,10 +79,16 @@ class shrinker {
     detail::sim_backend b(opts, nullptr, nullptr, sc);
     std::vector<detail::decision_record> log;
     b.log_decisions(&log);
-    try {
-      anyio::detail::run_on(b, anyio::detail::run_config{}, [this]() { return body_(); });
-    } catch (...) {  // the backend recorded how it ended
-    }
+    auto rerun = [&]() {
+      try {
+        anyio::detail::run_on(b, anyio::detail::run_config{}, [this]() { return body_(); });
+      } catch (...) {  // the backend recorded how it ended
+      }
+    };
+    if (opts_.context)
+      opts_.context(rerun);
+    else
+      rerun();
     const run_outcome& o = b.outcome();
     attempt a;
     a.sig = signature_of(o.kind, o.exception_type, o.message, o.blocked);
@@ -146,9 +152,8 @@ class shrinker {
     // first. 3: one decision at a time.
     reduce([this](std::size_t k) { return preemptive(k); });
     for (std::size_t keep = best_.choices.size(); keep-- > 0 && runs_ < opts_.max_runs;) {
-      std::vector<std::uint64_t> c(best_.choices.begin(),
-                                   best_.choices.begin() + static_cast<std::ptrdiff_t>(
-                                                               std::min(keep, best_.choices.size())));
+      std::vector<std::uint64_t> c = best_.choices;
+      c.resize(std::min(keep, c.size()));
       if (!try_accept(c)) break;
     }
     for (std::size_t k = 0; k < best_.choices.size() && runs_ < opts_.max_runs; ++k) {

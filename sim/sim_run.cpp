@@ -69,8 +69,15 @@ std::unique_ptr<sim_backend> make_sim_backend(const options& opts) {
     return std::make_unique<sim_backend>(m.opts, nullptr, std::move(m.expect),
                                          std::move(m.follow), std::move(m.header));
   }
-  if (opts.strategy == strategy::replay)
-    throw usage_error("sim: strategy::replay needs options::replay_path (the trace to follow)");
+  if (opts.strategy == strategy::replay) {
+    auto follow = std::make_shared<script>();
+    follow->lenient = true;
+    follow->by_index = opts.schedule_by_index;
+    follow->choices = opts.schedule;
+    return std::make_unique<sim_backend>(opts, nullptr, nullptr, std::move(follow));
+  }
+  if (!opts.schedule.empty())
+    throw usage_error("sim: options::schedule is followed only with strategy::replay");
   if (opts.pct_depth < 1) throw usage_error("sim: pct_depth must be at least 1");
   return std::make_unique<sim_backend>(opts, nullptr, nullptr, nullptr);
 }
@@ -150,6 +157,8 @@ run_result run_once(const body_fn& body, std::unique_ptr<backend> b, const optio
   r.steps = o.steps;
   r.virtual_time_ns = o.time;
   r.trace_path = opts.trace_path;
+  r.decisions = sb->decisions();
+  r.preemptions = sb->preemptions();
   return r;
 }
 }  // namespace

@@ -154,6 +154,9 @@ trace_event parse_event(const line_reader& r) {
     e.failed = r.boolean("failed");
   } else if (k == "decide") {
     e.ready = parse_ids(r, "ready");
+    if (e.ready.size() > codec::max_ready_listed)
+      r.fail("ready", "lists more than " + std::to_string(codec::max_ready_listed) +
+                          " tasks (past that, 'ready_total' counts them)");
     e.chosen = r.u64("chosen");
     // Past 32 ready tasks only the first 32 are listed, with the total.
     e.ready_total = r.has("ready_total") ? r.u64("ready_total") : e.ready.size();

@@ -45,6 +45,13 @@ struct options {
   std::string trace_path{};        ///< write a JSON Lines trace here ("" = none)
   std::string test_name{};         ///< recorded in the trace header
   std::string replay_path{};       ///< strategy::replay: the trace to follow
+  /// strategy::replay without replay_path: follow this decision list. Entry k
+  /// is the task id decision k runs (with schedule_by_index: the index
+  /// (entry-1) mod n into the ready tasks); 0, a missing entry or a task that
+  /// is not ready means "keep running the previous task" — so an empty list
+  /// is the non-preemptive schedule and shorter lists mean fewer preemptions.
+  std::vector<std::uint64_t> schedule{};
+  bool schedule_by_index = false;
   bool check_determinism = false;  ///< run twice, compare event by event (also
                                    ///< ANYIO_CHECK_DETERMINISM=1 in the environment)
   instrument* observer = nullptr;  ///< extra instrument, e.g. a step log
@@ -84,6 +91,8 @@ struct run_result {
   std::uint64_t steps = 0;
   std::int64_t virtual_time_ns = 0;
   std::string trace_path{};      ///< the trace written, if any
+  std::uint64_t decisions = 0;    ///< scheduling decisions (more than one task ready)
+  std::uint64_t preemptions = 0;  ///< counted in traced and scheduled runs only
   bool passed() const noexcept { return outcome == "passed"; }
 };
 
@@ -157,6 +166,10 @@ struct schedule_stats {
 struct shrink_options {
   std::uint64_t max_runs = 2000;  ///< budget of reruns
   bool progress = true;           ///< a status line when stderr is a terminal
+  /// Runs each rerun: context(rerun) must call rerun() once. Lets a caller
+  /// wrap reruns, e.g. inside RapidCheck's reproduction of a counterexample
+  /// so the body's own generated values repeat. Empty: call it directly.
+  std::function<void(const std::function<void()>&)> context{};
 };
 
 struct shrink_result {

@@ -45,7 +45,8 @@ struct trace_header {
 /// One event line. Fields not used by `kind` are zero/empty.
 struct trace_event {
   std::uint64_t line = 0;  ///< 1-based line number in the trace
-  std::string kind{};      ///< spawn step park wake cancel cancelled deadline exit decide draw clock
+  /// spawn step park wake cancel cancelled deadline exit decide draw clock
+  std::string kind{};
   std::uint64_t step = 0;
   std::int64_t time = 0;
   std::uint64_t task = 0;

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+// RapidCheck integration (part of anyio::testing): an interleaving becomes
+// part of RapidCheck's generated input, so RapidCheck's own shrinking
+// minimises it. A generated schedule is a decision list (entry k picks ready
+// task (k-1) mod n at decision k; 0 keeps the previous task running), so
+// RapidCheck shrinking towards shorter lists and smaller numbers means
+// shrinking towards fewer preemptions. The body may draw its own parameters
+// with *rc::gen::... as in any property. A failure prints the sim seed,
+// RapidCheck's reproduce string and a trace that --anyio-replay accepts.
+// Public entry: <anyio/rapidcheck.hpp>.
+#pragma once
+#include <anyio/sim.hpp>
+
+#include <rapidcheck.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace anyio::rc {
+
+/// Decision lists: up to `max_decisions` entries in [0, max_choice].
+::rc::Gen<std::vector<std::uint64_t>> schedules(std::size_t max_decisions = 64,
+                                                std::uint64_t max_choice = 8);
+
+struct pct_params {
+  std::uint64_t seed = 0;
+  int depth = 3;
+  std::uint64_t steps = 1000;
+};
+/// PCT parameters: a seed, depth 1..max_depth, estimated steps up to max_steps.
+::rc::Gen<pct_params> pct_parameters(int max_depth = 5, std::uint64_t max_steps = 2000);
+
+struct interleaving_options {
+  int tests = 100;                  ///< cases RapidCheck runs (before shrinking)
+  std::size_t max_decisions = 64;   ///< length of generated decision lists
+  std::uint64_t max_choice = 8;
+  bool pct = false;                 ///< generate PCT parameters instead of decision lists
+  std::uint64_t pct_max_steps = 100;  ///< pct: generated step estimates stay below this
+  std::uint64_t max_steps = 100000; ///< a generated schedule that livelocks fails here
+  std::string trace_dir{};          ///< default: anyio::testing::trace_dir()
+};
+
+struct interleaving_result {
+  bool passed = true;
+  std::string message{};        ///< the failure of the minimal counterexample
+  std::string reproduce{};      ///< RapidCheck's reproduce string (RC_PARAMS="reproduce=...")
+  std::string trace_path{};     ///< the counterexample's trace (strategy "replay")
+  std::uint64_t seed = 0;       ///< the sim seed of the counterexample
+  sim::schedule_stats counterexample{};  ///< its preemptions, steps, decisions
+  explicit operator bool() const noexcept { return passed; }
+};
+
+/// Check that `body` passes under every interleaving RapidCheck generates
+/// (and shrinks). With --anyio-replay TRACE naming `name` (and RapidCheck's
+/// RC_PARAMS reproduce string, so *rc::gen draws repeat), replays the trace.
+interleaving_result check_interleavings(const std::string& name, const sim::body_fn& body,
+                                        const interleaving_options& opts = {});
+
+}  // namespace anyio::rc
