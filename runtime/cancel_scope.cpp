@@ -114,6 +114,7 @@ void scope_exit(cancel_node& s, std::exception_ptr& error) {
       s.cancelled_caught = true;
     }
   }
+  if (s.shield && error) ++k.shielded_failures_;  // a shielded cleanup did not finish
   if (s.heap_index != not_in_heap) k.deadlines_.remove(&s);
   kernel::unlink_task(s, t);
   ANYIO_ASSERT(s.tasks == nullptr);

@@ -27,7 +27,7 @@ void park(task_record& t, std::coroutine_handle<> h, function_ref<abort_result()
   t.abort = abort;
   t.abort_called = false;
   t.wait_what = what;
-  ++t.checkpoints;
+  k.cancel_point(t);
   k.emit(event_kind::park, &t, 0, what != nullptr ? what : "");
   // trio: a pending cancellation is delivered as soon as the task blocks.
   if (effectively_cancelled(t)) k.attempt_delivery(t);
@@ -64,9 +64,10 @@ void kernel::attempt_delivery(task_record& t) noexcept {
 }
 
 void raise_if_cancelled(task_record& t) {
-  ++t.checkpoints;
+  kernel& k = *kernel::current();
+  k.cancel_point(t);
   if (effectively_cancelled(t)) [[unlikely]] {
-    kernel::current()->emit(event_kind::cancel_delivered, &t);
+    k.emit(event_kind::cancel_delivered, &t);
     throw_cancelled();
   }
 }
@@ -74,6 +75,32 @@ void raise_if_cancelled(task_record& t) {
 void rethrow_wake_error(task_record& t) {
   if (t.wake_error) [[unlikely]]
     std::rethrow_exception(std::exchange(t.wake_error, nullptr));
+}
+
+void kernel::fire_trap(task_record& t) noexcept {
+  cancel_point_trap_setting trap = trap_;
+  trap_ = {};
+  trap.fn(trap.context, t);
+}
+
+void set_cancel_point_trap(const cancel_point_trap_setting& trap) {
+  kernel::require("set_cancel_point_trap()").trap_ = trap;
+  kernel::current()->trap_at_ = trap.at;
+}
+
+std::uint64_t cancel_points_reached() {
+  return kernel::require("cancel_points_reached()").cancel_points_;
+}
+
+bool cancel_innermost_scope(task_record& t) noexcept {
+  if (t.scope == t.spawn_scope) return false;  // only scopes the task entered itself
+  kernel::current()->cancel(*t.scope, "explore_cancellation");
+  return true;
+}
+
+bool tearing_down() noexcept {
+  kernel* k = kernel::current();
+  return k != nullptr && k->tearing_down_;
 }
 
 abort_result sleep_node::operator()() noexcept {

@@ -31,6 +31,8 @@ struct run_outcome {
   std::vector<blocked_task> blocked{};  ///< deadlock: every blocked task
   std::uint64_t steps = 0;
   std::int64_t time = 0;
+  std::uint64_t cancel_points = 0;      ///< cancellation checks and waits reached
+  std::uint64_t shielded_failures = 0;  ///< shielded scopes left by an exception
 };
 
 /// The ready tasks as the scheduler sees them, in queue order.

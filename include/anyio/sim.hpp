@@ -193,6 +193,43 @@ struct shrink_result {
 shrink_result shrink(const body_fn& body, const std::string& failing_trace,
                      const std::string& out_path, const shrink_options& opts = {});
 
+struct explore_options {
+  std::uint64_t seed = 0;                        ///< every run uses this seed
+  sim::strategy strategy = sim::strategy::random;
+  bool per_task = false;  ///< also a second sweep cancelling the innermost scope of the
+                          ///< task at each point (a local timeout firing there)
+  std::function<void()> reset{};      ///< called before every run (reset shared state)
+  std::function<void()> invariant{};  ///< checked after every run; throw to report
+  std::string trace_dir{};            ///< traces of failing points go here ("" = none)
+  std::string test_name{};
+  std::uint64_t max_points = 100000;  ///< explore at most this many points
+};
+
+struct cancellation_failure {
+  std::uint64_t point = 0;   ///< the n-th cancel point of the run (1-based)
+  std::string target{};      ///< what was cancelled there
+  std::string problem{};     ///< what went wrong
+  std::string trace_path{};  ///< trace of the failing run, if trace_dir was set
+};
+
+struct explore_result {
+  std::uint64_t points = 0;  ///< cancel points of the uncancelled run
+  std::uint64_t runs = 0;
+  std::vector<cancellation_failure> failures{};
+  bool passed() const noexcept { return failures.empty(); }
+  /// A readable list of the failures (empty if none).
+  std::string report() const;
+};
+
+/// Systematic cancellation: run `body` once to number its cancel points
+/// (every cancellation check and every wait, in every task), then once per
+/// point n with the outermost scope cancelled just before the n-th — and,
+/// with per_task, once more per point with the innermost scope of the task
+/// reaching it cancelled. After each run: no deadlock (no task left waiting),
+/// every shielded scope finished without an exception, nothing but the
+/// expected cancellation escaped, and the invariant holds.
+explore_result explore_cancellation(const body_fn& body, const explore_options& opts = {});
+
 namespace detail {
 std::unique_ptr<backend> make_backend(const options& opts);
 struct recording;
