@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: MIT
+// `anyio-sim show`: a trace as a short story of the run. The header comes
+// first (test, seed, strategy, the replay command), then one line per event
+// with its virtual time and step, written in words in the task's own column
+// (lane) so a reader can follow one task down the page; scheduler events
+// (clock jumps, deadlines, draws) are marked '*'. When the tasks do not fit
+// the width, each line is labelled with its task instead. The outcome, with
+// the blocked tasks of a deadlock, comes last.
+#include "tool.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <unordered_map>
+#include <utility>
+
+namespace anyio::sim::tool {
+
+const char* const show_usage =
+    "usage: anyio-sim show [options] TRACE\n"
+    "\n"
+    "Prints a run as a timeline: the header (test, seed, strategy, how to replay), one line\n"
+    "per event with its virtual time and step, each task in its own column, and the outcome\n"
+    "(with the blocked tasks of a deadlock). Lines marked '*' are the scheduler's: clock\n"
+    "jumps, deadlines and random draws.\n"
+    "\n"
+    "options:\n"
+    "  --no-steps     leave out the plain 'runs' lines (one per scheduling step)\n"
+    "  --task ID      only the events of task ID: its own, the tasks it spawned, the\n"
+    "                 decisions it took part in, and the clock\n"
+    "  --width N      line width (default: $COLUMNS, else 100); when the tasks do not fit\n"
+    "                 in columns, each line names its task instead\n"
+    "  --program P    the test binary, for the replay command (default: <test-binary>)\n"
+    "  -h, --help     this text\n";
+
+namespace {
+
+constexpr std::size_t min_lane = 14;
+constexpr std::size_t max_lane = 30;
+constexpr std::size_t max_ready_shown = 8;
+
+struct task_info {
+  std::string name;
+  std::size_t lane = 0;
+  bool unique_name = true;
+  std::string last_kind;  ///< the task's previous event, to tell why it woke
+};
+
+/// Pads `l` with spaces to column `col`, or by one space if text already runs past it.
+void pad_to(std::string& l, std::size_t col) {
+  l.append(l.size() <= col ? col - l.size() : 1, ' ');
+}
+
+class timeline {
+ public:
+  timeline(const trace& t, std::optional<std::uint64_t> only, bool steps, std::size_t width)
+      : t_(t), only_(only), steps_(steps), width_(width) {}
+  void print(output& out, const std::string& program);
+
+ private:
+  void collect_tasks();
+  void layout();
+  void header(output& out, const std::string& program);
+  void lane_header(output& out);
+  bool wanted(const trace_event& e) const;
+  /// The lane owner (0 for scheduler events) and the text, without the subject.
+  std::pair<std::uint64_t, std::string> describe(const trace_event& e);
+  void event(output& out, const trace_event& e);
+  std::string label(std::uint64_t id) const;
+  std::string subject(std::uint64_t id) const;
+
+  const trace& t_;
+  std::optional<std::uint64_t> only_;
+  bool steps_;
+  std::size_t width_;
+  std::unordered_map<std::uint64_t, task_info> tasks_;
+  std::vector<std::uint64_t> order_;  ///< task ids in lane order
+  int decimals_ = 3;
+  std::size_t time_w_ = 0, step_w_ = 4, prefix_w_ = 0, lane_w_ = 0, marker_w_ = 0;
+  bool columns_ = true;
+};
+
+void timeline::collect_tasks() {
+  std::unordered_map<std::string, std::uint64_t> first_with_name;
+  auto add = [&](std::uint64_t id, const std::string& name) {
+    if (id == 0 || tasks_.count(id) != 0) return;
+    task_info& info = tasks_[id];
+    info.name = printable(name);
+    info.lane = order_.size();
+    order_.push_back(id);
+    auto [it, fresh] = first_with_name.emplace(info.name, id);
+    if (!fresh) info.unique_name = tasks_[it->second].unique_name = false;
+  };
+  for (const trace_event& e : t_.events) {
+    add(e.task, e.name);
+    decimals_ = std::max(decimals_, decimals_for(e.time));
+  }
+  decimals_ = std::max(decimals_, decimals_for(t_.outcome.time));
+}
+
+void timeline::layout() {
+  std::int64_t last_time = t_.events.empty() ? 0 : t_.events.back().time;
+  std::uint64_t last_step = t_.events.empty() ? 0 : t_.events.back().step;
+  for (const trace_event& e : t_.events) last_time = std::max(last_time, e.time);
+  for (const trace_event& e : t_.events) last_step = std::max(last_step, e.step);
+  time_w_ = std::max<std::size_t>(6, 2 + seconds(last_time, decimals_).size());
+  step_w_ = std::max<std::size_t>(4, std::to_string(last_step).size());
+  prefix_w_ = time_w_ + 2 + step_w_ + 2;
+  const std::size_t lanes = only_ ? 1 : std::max<std::size_t>(1, order_.size());
+  const std::size_t room = width_ > prefix_w_ ? width_ - prefix_w_ : 0;
+  columns_ = room >= lanes * min_lane;
+  lane_w_ = std::min(max_lane, columns_ ? room / lanes : min_lane);
+  for (std::uint64_t id : order_)
+    marker_w_ = std::max(marker_w_, std::min<std::size_t>(subject(id).size(), 28));
+}
+
+std::string timeline::label(std::uint64_t id) const {
+  auto it = tasks_.find(id);
+  if (it == tasks_.end() || it->second.name.empty()) return "#" + std::to_string(id);
+  if (it->second.unique_name) return it->second.name;
+  return it->second.name + "#" + std::to_string(id);
+}
+
+std::string timeline::subject(std::uint64_t id) const {
+  auto it = tasks_.find(id);
+  std::string name = it == tasks_.end() ? std::string() : it->second.name;
+  return "task " + std::to_string(id) + " '" + name + "'";
+}
+
+void timeline::header(output& out, const std::string& program) {
+  const trace_header& h = t_.header;
+  out.print("anyio-sim trace " + printable(t_.source));
+  out.print("  test      " + printable(h.test));
+  out.print("  seed      " + std::to_string(h.seed));
+  out.print("  strategy  " + describe_strategy(h));
+  out.print("  limits    " + describe_limits(h));
+  out.print("  replay    " + printable(program + " " + shell_quote(h.test) + " --anyio-replay " +
+                                      shell_quote(t_.source)));
+  out.print("  events    " + std::to_string(t_.events.size()) + ", tasks " +
+            std::to_string(order_.size()));
+  out.print("");
+}
+
+void timeline::lane_header(output& out) {
+  std::string& l = out.line();
+  const std::size_t start = l.size();
+  pad_to(l, start + time_w_ - 4);
+  l += "time";
+  pad_to(l, start + time_w_ + 2 + step_w_ - 4);
+  l += "step";
+  pad_to(l, start + prefix_w_);
+  if (columns_) {
+    for (std::uint64_t id : order_) {
+      if (only_ && id != *only_) continue;
+      std::string name = std::to_string(id) + " " + tasks_[id].name;
+      if (name.size() >= lane_w_) name.resize(lane_w_ - 1);
+      name.resize(lane_w_, ' ');
+      l += name;
+    }
+    while (l.size() > start && l.back() == ' ') l.pop_back();
+  } else {
+    l += "task, event";
+  }
+  out.end_line();
+}
+
+bool timeline::wanted(const trace_event& e) const {
+  if (!steps_ && e.kind == "step") return false;
+  if (!only_) return true;
+  const std::uint64_t id = *only_;
+  if (e.task == id || e.kind == "clock") return true;
+  if (e.kind == "spawn") return e.parent == id;
+  if (e.kind == "decide") return std::find(e.ready.begin(), e.ready.end(), id) != e.ready.end();
+  return false;
+}
+
+std::pair<std::uint64_t, std::string> timeline::describe(const trace_event& e) {
+  const std::string& k = e.kind;
+  std::string prev;
+  if (e.task != 0) {
+    auto it = tasks_.find(e.task);
+    if (it != tasks_.end()) prev = std::exchange(it->second.last_kind, k);
+  }
+  if (k == "step") return {e.task, "runs"};
+  if (k == "park") return {e.task, "parks: " + printable(e.wait)};
+  if (k == "wake") {
+    if (!e.error) return {e.task, "wakes"};
+    return {e.task, prev == "cancelled" ? "wakes: cancelled" : "wakes with an exception"};
+  }
+  if (k == "spawn") {
+    if (only_ && e.task != *only_) return {*only_, "spawns " + subject(e.task)};
+    if (e.parent == 0) return {e.task, "starts (the main task)"};
+    return {e.task, "spawned by '" + label(e.parent) + "'"};
+  }
+  if (k == "decide") {
+    // The decide line stands for the step it decides: "ran", not "will run".
+    // A long ready list would bury the line; the trace has it in full.
+    std::string text = "decision: ran '" + label(e.task) + "' (ready:";
+    const std::size_t shown = std::min<std::size_t>(e.ready.size(), max_ready_shown);
+    for (std::size_t i = 0; i < shown; ++i) text += (i == 0 ? " " : ", ") + label(e.ready[i]);
+    const std::uint64_t total = std::max<std::uint64_t>(e.ready_total, e.ready.size());
+    if (total > shown) text += " and " + std::to_string(total - shown) + " more";
+    return {only_ ? *only_ : e.task, text + ")"};
+  }
+  if (k == "cancel")
+    return {e.task, "scope " + std::to_string(e.scope) + " cancelled (" + printable(e.reason) +
+                        ")"};
+  if (k == "cancelled") return {e.task, "gets anyio::cancelled"};
+  if (k == "exit")
+    return {e.task, e.failed ? "exits with " + printable(e.outcome) : "exits (" +
+                                                                          printable(e.outcome) +
+                                                                          ")"};
+  if (k == "deadline") return {0, "* deadline of scope " + std::to_string(e.scope) + " expires"};
+  if (k == "clock") {
+    // Wrapping arithmetic: a hostile trace's "from" must not overflow a subtraction.
+    const auto jump = static_cast<std::int64_t>(static_cast<std::uint64_t>(e.time) -
+                                                static_cast<std::uint64_t>(e.from));
+    return {0, "* clock jumps +" + human_duration(jump) + " to t=" + seconds(e.time, decimals_)};
+  }
+  if (k == "draw")
+    return {0, "* draw '" + printable(e.purpose) + "': " + std::to_string(e.value) + " in [0, " +
+                   std::to_string(e.bound) + ")"};
+  return {e.task, k};
+}
+
+void timeline::event(output& out, const trace_event& e) {
+  auto [owner, text] = describe(e);
+  std::string& l = out.line();
+  const std::size_t start = l.size();
+  std::string time = "t=" + seconds(e.time, decimals_);
+  std::string step = std::to_string(e.step);
+  pad_to(l, start + time_w_ - std::min(time_w_, time.size()));
+  l += time;
+  pad_to(l, start + time_w_ + 2 + step_w_ - std::min(step_w_, step.size()));
+  l += step;
+  pad_to(l, start + prefix_w_);
+  if (owner == 0) {
+    l += text;
+  } else if (columns_) {
+    const std::size_t lane = only_ ? 0 : tasks_[owner].lane;
+    pad_to(l, start + prefix_w_ + lane * lane_w_);
+    l += text;
+  } else {
+    std::string who = subject(owner);
+    l += who;
+    pad_to(l, start + prefix_w_ + marker_w_ + 2);
+    l += text;
+  }
+  out.end_line();
+}
+
+void timeline::print(output& out, const std::string& program) {
+  collect_tasks();
+  if (only_ && tasks_.count(*only_) == 0)
+    throw usage_error("there is no task " + std::to_string(*only_) + " in " + t_.source + " (" +
+                      std::to_string(order_.size()) + " tasks; 'anyio-sim stats' lists them)");
+  layout();
+  header(out, program);
+  lane_header(out);
+  for (const trace_event& e : t_.events) {
+    if (wanted(e)) {
+      event(out, e);
+    } else if (e.task != 0) {
+      auto it = tasks_.find(e.task);
+      if (it != tasks_.end()) it->second.last_kind = e.kind;
+    }
+  }
+  out.print("");
+  for (const std::string& line : describe_outcome(t_.outcome)) out.print(line);
+}
+
+std::size_t default_width() {
+  const char* columns = std::getenv("COLUMNS");
+  if (columns != nullptr) {
+    char* end = nullptr;
+    unsigned long n = std::strtoul(columns, &end, 10);
+    if (end != columns && *end == '\0' && n >= 40 && n <= 1000) return n;
+  }
+  return 100;
+}
+
+}  // namespace
+
+int run_show(const std::vector<std::string>& args) {
+  arguments a(args, {"--task", "--width", "--program"}, {"--no-steps"});
+  if (a.help()) {
+    std::fputs(show_usage, stdout);
+    return exit_ok;
+  }
+  if (a.operands().size() != 1)
+    throw usage_error(a.operands().empty() ? "no TRACE given" : "expected one TRACE, got " +
+                                                                   std::to_string(
+                                                                       a.operands().size()));
+  std::optional<std::uint64_t> only;
+  if (a.value("--task")) only = a.number("--task", 0, 1, UINT64_MAX);
+  const std::size_t width = a.number("--width", default_width(), 40, 1000);
+  trace t = read_trace(a.operands()[0]);
+  output out;
+  timeline(t, only, !a.flag("--no-steps"), width)
+      .print(out, a.value("--program").value_or("<test-binary>"));
+  return exit_ok;
+}
+
+}  // namespace anyio::sim::tool
