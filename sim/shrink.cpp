@@ -47,6 +47,8 @@ signature signature_of(const std::string& kind, const std::string& type,
 struct attempt {
   std::vector<std::uint64_t> choices;  // canonical: non-default decisions only
   std::vector<bool> preempt;           // choices[k] was a preemption
+  std::vector<std::vector<std::uint64_t>> ready;  // ready tasks at each decision
+  std::vector<std::uint64_t> chosen;               // the task each decision ran
   schedule_stats stats{};
   signature sig{};
 };
@@ -96,6 +98,8 @@ class shrinker {
     for (const detail::decision_record& d : log) {
       a.choices.push_back(d.default_choice ? 0 : d.task);
       a.preempt.push_back(d.preemption);
+      a.ready.push_back(d.ready);
+      a.chosen.push_back(d.task);
       a.stats.preemptions += d.preemption ? 1 : 0;
       a.stats.decisions += d.default_choice ? 0 : 1;
     }
@@ -104,14 +108,20 @@ class shrinker {
     return a;
   }
 
-  // Keep `choices` if it fails the same way with a strictly smaller schedule.
-  bool try_accept(const std::vector<std::uint64_t>& choices) {
-    if (runs_ >= opts_.max_runs) return false;
+  // Run `choices`; keep it if it fails the same way with a strictly smaller
+  // schedule. Returns the run (for the searches that go on from it).
+  attempt evaluate(const std::vector<std::uint64_t>& choices) {
     attempt a = run(choices);
     show_progress();
-    if (a.sig != target_ || !(key(a.stats) < key(best_.stats))) return false;
-    best_ = std::move(a);
-    return true;
+    if (a.sig == target_ && key(a.stats) < key(best_.stats)) best_ = a;
+    return a;
+  }
+
+  bool try_accept(const std::vector<std::uint64_t>& choices) {
+    if (runs_ >= opts_.max_runs) return false;
+    const schedule_stats before = best_.stats;
+    evaluate(choices);
+    return key(best_.stats) < key(before);
   }
 
   // Delta debugging: zero chunks of the entries `pick` selects, halving.
@@ -148,8 +158,11 @@ class shrinker {
           best_.sig.type + " " + best_.sig.message);
     shrink_result r;
     r.before = best_.stats;
-    // 1: fewer preemptions. 2: shorter runs, dropping the last decisions
-    // first. 3: one decision at a time.
+    // 0: preemption bounding (CHESS): the calmest schedules first — none,
+    // then every single deviation from it — which escapes the local minima
+    // that only removing decisions cannot. 1: fewer preemptions. 2: shorter
+    // runs, dropping the last decisions first. 3: one decision at a time.
+    bounded_search();
     reduce([this](std::size_t k) { return preemptive(k); });
     for (std::size_t keep = best_.choices.size(); keep-- > 0 && runs_ < opts_.max_runs;) {
       std::vector<std::uint64_t> c = best_.choices;
@@ -177,6 +190,35 @@ class shrinker {
 
   void set_recorded(std::vector<std::uint64_t> choices) { recorded_ = std::move(choices); }
 
+  // Preemption bounding: schedules that deviate from the non-preemptive one
+  // at 1, then 2, ... decisions (depth-first from each deviation's own run,
+  // since a deviation changes what follows), fewer than the best so far,
+  // within half the budget.
+  void bounded_search() {
+    if (best_.stats.preemptions == 0 || try_accept({})) return;
+    search_budget_ = std::min(opts_.max_runs, runs_ + opts_.max_runs / 2);
+    for (std::uint64_t depth = 1; depth < best_.stats.preemptions; ++depth)
+      if (!deviate(run({}), {}, 0, depth)) return;
+  }
+
+  // False when the budget ran out.
+  bool deviate(const attempt& from, const std::vector<std::uint64_t>& prefix, std::size_t first,
+               std::uint64_t depth) {
+    for (std::size_t k = first; k < from.ready.size(); ++k) {
+      for (std::uint64_t task : from.ready[k]) {
+        if (task == from.chosen[k]) continue;
+        if (runs_ >= search_budget_) return false;
+        std::vector<std::uint64_t> c = prefix;
+        c.resize(k + 1, 0);
+        c[k] = task;
+        attempt a = evaluate(c);
+        if (best_.stats.preemptions <= depth) return true;  // cannot do better at this depth
+        if (depth > 1 && !deviate(a, c, k + 1, depth - 1)) return false;
+      }
+    }
+    return true;
+  }
+
  private:
   bool preemptive(std::size_t k) const { return k < best_.preempt.size() && best_.preempt[k]; }
 
@@ -202,6 +244,7 @@ class shrinker {
   std::vector<std::uint64_t> recorded_;
   attempt best_;
   std::uint64_t runs_ = 0;
+  std::uint64_t search_budget_ = 0;
   bool shown_ = false;
 };
 

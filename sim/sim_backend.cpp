@@ -105,9 +105,12 @@ std::size_t sim_backend::pick_next(const ready_view& ready) {
     const bool preempted = prev < ready.size() && prev != i;
     ++decisions_;
     preemptions_ += preempted ? 1 : 0;
-    if (decision_log_)
+    if (decision_log_) {
+      std::vector<std::uint64_t> ids(std::min<std::size_t>(ready.size(), 8));
+      ids.resize(ready.copy_ids(ids.data(), ids.size()));
       decision_log_->push_back(
-          {ready.task_id(i), preempted, i == (prev < ready.size() ? prev : 0)});
+          {ready.task_id(i), preempted, i == (prev < ready.size() ? prev : 0), std::move(ids)});
+    }
     if (traced_) trace_decision(ready, i);
   }
   previous_ = ready.task_id(i);

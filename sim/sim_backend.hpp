@@ -52,6 +52,7 @@ struct decision_record {
   std::uint64_t task = 0;       ///< the task chosen
   bool preemption = false;      ///< the previous task was ready and not chosen
   bool default_choice = false;  ///< what a non-preemptive scheduler would pick
+  std::vector<std::uint64_t> ready{};  ///< the ready tasks (the first 8)
 };
 
 class sim_backend final : public backend, private instrument {
