@@ -57,7 +57,8 @@ void kernel::deliver(cancel_node& s) noexcept {
 }
 
 void kernel::cancel(cancel_node& s, const char* reason) noexcept {
-  if (s.cancel_called || s.exited) return;
+  if (s.cancel_called) return;
+  ANYIO_ASSERT(!s.exited);
   s.cancel_called = true;
   if (!s.entered) return;  // takes effect at the first checkpoint inside
   if (s.heap_index != not_in_heap) deadlines_.remove(&s);
@@ -66,11 +67,10 @@ void kernel::cancel(cancel_node& s, const char* reason) noexcept {
 }
 
 void scope_cancel(cancel_node& s, const char* reason) noexcept {
-  if (s.entered && !s.exited) {
+  if (s.entered && !s.exited)
     kernel::current()->cancel(s, reason);
-  } else if (!s.exited) {
-    s.cancel_called = true;
-  }
+  else
+    s.cancel_called = true;  // before entry: takes effect inside; after exit: none (trio)
 }
 
 void scope_enter(cancel_node& s, const char* api) {

@@ -28,7 +28,7 @@ void park(task_record& t, std::coroutine_handle<> h, function_ref<abort_result()
   t.abort_called = false;
   t.wait_what = what;
   k.cancel_point(t);
-  k.emit(event_kind::park, &t, 0, what != nullptr ? what : "");
+  if (k.instrumented()) k.emit(event_kind::park, &t, 0, what != nullptr ? what : "");
   // trio: a pending cancellation is delivered as soon as the task blocks.
   if (effectively_cancelled(t)) k.attempt_delivery(t);
 }
@@ -107,6 +107,10 @@ abort_result sleep_node::operator()() noexcept {
   kernel& k = *kernel::current();
   if (heap_index != not_in_heap) k.deadlines_.remove(this);
   return abort_result::succeeded;
+}
+
+void sleep_done(sleep_node& node) noexcept {
+  kernel::current()->deadlines_.remove(&node);
 }
 
 void sleep_park(sleep_node& node, task_record& t, std::coroutine_handle<> h, std::int64_t when) {

@@ -73,62 +73,66 @@ class liveness_error : public std::runtime_error {
 /// Base of the typed operational errors; `code()` is an anyio::errc.
 class anyio_error : public std::system_error {
  public:
-  anyio_error(errc code, const std::string& what) : std::system_error(make_error_code(code), what) {}
+  /// what() is "<what>: <the code's message>", or just the message when
+  /// `what` is empty (std::system_error appends the message itself).
+  anyio_error(errc code, const std::string& what)
+      : std::system_error(what.empty() ? std::system_error(make_error_code(code))
+                                       : std::system_error(make_error_code(code), what)) {}
 };
 
 /// fail_after / fail_at: the deadline passed before the body finished.
 class timeout_error : public anyio_error {
  public:
-  explicit timeout_error(const std::string& what = "operation timed out")
+  explicit timeout_error(const std::string& what = {})
       : anyio_error(errc::timeout, what) {}
 };
 
 /// The resource was closed by this side (use after close()).
 class closed_resource_error : public anyio_error {
  public:
-  explicit closed_resource_error(const std::string& what = "resource is closed")
+  explicit closed_resource_error(const std::string& what = {})
       : anyio_error(errc::closed_resource, what) {}
 };
 
 /// The other side went away (every receiver of a channel closed, a peer reset).
 class broken_resource_error : public anyio_error {
  public:
-  explicit broken_resource_error(const std::string& what = "resource is broken")
+  explicit broken_resource_error(const std::string& what = {})
       : anyio_error(errc::broken_resource, what) {}
 };
 
 /// Two tasks tried to use a resource that allows one at a time.
 class busy_resource_error : public anyio_error {
  public:
-  explicit busy_resource_error(const std::string& what = "resource is busy")
+  explicit busy_resource_error(const std::string& what = {})
       : anyio_error(errc::busy_resource, what) {}
 };
 
 /// No more data will ever arrive (every sender closed, the peer shut down).
 class end_of_stream : public anyio_error {
  public:
-  explicit end_of_stream(const std::string& what = "end of stream")
+  explicit end_of_stream(const std::string& what = {})
       : anyio_error(errc::end_of_stream, what) {}
 };
 
 /// A non-blocking operation could not complete now.
 class would_block : public anyio_error {
  public:
-  explicit would_block(const std::string& what = "operation would block")
+  explicit would_block(const std::string& what = {})
       : anyio_error(errc::would_block, what) {}
 };
 
 /// Every address tried by connect_tcp failed.
 class connection_failed : public anyio_error {
  public:
-  explicit connection_failed(const std::string& what = "connection failed")
+  explicit connection_failed(const std::string& what = {})
       : anyio_error(errc::connection_failed, what) {}
 };
 
 /// run_process(check = true) saw a non-zero exit status.
 class process_error : public anyio_error {
  public:
-  process_error(int returncode, const std::string& what)
+  process_error(int returncode, const std::string& what = {})
       : anyio_error(errc::process_failed, what), returncode_(returncode) {}
   int returncode() const noexcept { return returncode_; }
 

@@ -64,10 +64,12 @@ struct sleep_awaiter {
       sleep_park(node, *t, h, node.when);
   }
   void await_resume() {
-    if (immediate)
+    if (immediate) {
       raise_if_cancelled(*t);
-    else
-      rethrow_wake_error(*t);
+      return;
+    }
+    if (node.heap_index != not_in_heap) sleep_done(node);
+    rethrow_wake_error(*t);
   }
 };
 

@@ -42,6 +42,9 @@ void reschedule(task_record& t, std::exception_ptr error = nullptr);
 void raise_if_cancelled(task_record& t);
 bool effectively_cancelled(const task_record& t) noexcept;
 void rethrow_wake_error(task_record& t);
+/// After a sleep resumes: withdraw its timer if something other than the
+/// timer woke it (lowlevel::reschedule), so no stale node stays in the heap.
+void sleep_done(sleep_node& node) noexcept;
 void sleep_park(sleep_node& node, task_record& t, std::coroutine_handle<> h, std::int64_t when);
 
 // Cancel scopes (runtime/cancel_scope.cpp).
