@@ -160,17 +160,9 @@ int replay(const std::string& trace, const std::string& out) {
 int shrink(const std::string& trace, const std::string& out) {
   quiet = true;
   anyio::sim::shrink_result r = anyio::sim::shrink(run_bank, trace, out);
-  std::printf(
-      "shrank in %llu runs: preemptions %llu -> %llu, steps %llu -> %llu, decisions %llu -> %llu\n"
-      "still fails: %s: %s\nminimal trace: %s\n",
-      static_cast<unsigned long long>(r.runs),
-      static_cast<unsigned long long>(r.before.preemptions),
-      static_cast<unsigned long long>(r.after.preemptions),
-      static_cast<unsigned long long>(r.before.steps),
-      static_cast<unsigned long long>(r.after.steps),
-      static_cast<unsigned long long>(r.before.decisions),
-      static_cast<unsigned long long>(r.after.decisions), r.exception_type.c_str(),
-      r.message.c_str(), out.c_str());
+  std::printf("shrank in %llu runs: %s\nstill fails: %s: %s\nminimal trace: %s\n",
+              static_cast<unsigned long long>(r.runs), r.summary().c_str(),
+              r.exception_type.c_str(), r.message.c_str(), out.c_str());
   return 0;
 }
 

@@ -250,6 +250,15 @@ class shrinker {
 
 }  // namespace
 
+std::string shrink_result::summary() const {
+  auto arrow = [](const char* what, std::uint64_t a, std::uint64_t b) {
+    return std::string(what) + " " + std::to_string(a) + " -> " + std::to_string(b);
+  };
+  return arrow("preemptions", before.preemptions, after.preemptions) + ", " +
+         arrow("steps", before.steps, after.steps) + ", " +
+         arrow("decisions", before.decisions, after.decisions);
+}
+
 shrink_result shrink(const body_fn& body, const std::string& failing_trace,
                      const std::string& out_path, const shrink_options& opts) {
   trace t = read_trace(failing_trace);

@@ -19,17 +19,6 @@ namespace anyio::sim {
 
 namespace {
 
-std::string sanitize(const std::string& name) {
-  std::string out;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.';
-    out += ok ? c : '_';
-  }
-  while (!out.empty() && out.back() == '_') out.pop_back();
-  if (out.size() > 80) out.resize(80);
-  return out.empty() ? "test" : out;
-}
 
 // Progress on a terminal, every 1% of the seeds: counted, not timed, since
 // the simulator reads no clock (tests/tidy bans it here).
@@ -55,6 +44,21 @@ class progress_line {
 };
 
 }  // namespace
+
+std::string file_stem(const std::string& test_name) {
+  std::string out;
+  for (char c : test_name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    out += ok ? c : '_';
+  }
+  if (out.size() > 80) out.resize(80);
+  return out.empty() ? "test" : out;
+}
+
+std::string trace_file_name(const std::string& test_name, std::uint64_t seed) {
+  return file_stem(test_name) + "-seed" + std::to_string(seed) + ".jsonl";
+}
 
 sweep_summary sweep(const body_fn& body, const sweep_options& opts) {
   if (opts.shard.count == 0 || opts.shard.index >= opts.shard.count)
@@ -86,8 +90,7 @@ sweep_summary sweep(const body_fn& body, const sweep_options& opts) {
     summary.virtual_time_ns += r.virtual_time_ns;
     if (!r.passed()) {
       if (!opts.trace_dir.empty()) {
-        run.trace_path = opts.trace_dir + "/" + sanitize(opts.test_name) + "-seed" +
-                         std::to_string(run.seed) + ".jsonl";
+        run.trace_path = opts.trace_dir + "/" + trace_file_name(opts.test_name, run.seed);
         r = run_body(body, run);
       }
       summary.failures.push_back(

@@ -96,6 +96,13 @@ struct run_result {
   bool passed() const noexcept { return outcome == "passed"; }
 };
 
+/// A test name made safe as a file name: characters other than letters,
+/// digits, '-', '_' and '.' become '_' (at most 80 characters).
+std::string file_stem(const std::string& test_name);
+/// "<file_stem(test_name)>-seed<seed>.jsonl": what sweeps and the test
+/// harness call the trace of one seed.
+std::string trace_file_name(const std::string& test_name, std::uint64_t seed);
+
 /// A test body as the sweep and replay machinery sees it.
 using body_fn = std::function<task<>()>;
 
@@ -180,6 +187,8 @@ struct shrink_result {
   std::string exception_type{};   ///< exception type
   std::string message{};          ///< and message
   std::string trace_path{};       ///< the minimal trace (strategy "replay")
+  /// "preemptions 8 -> 1, steps 26 -> 25, decisions 14 -> 2"
+  std::string summary() const;
 };
 
 /// Shrink the failing run recorded in `failing_trace` to the smallest

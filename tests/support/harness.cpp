@@ -39,16 +39,6 @@ std::uint64_t parse_u64(const std::string& what, const std::string& text) {
   return v;
 }
 
-std::string sanitize(const std::string& name) {
-  std::string out;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.';
-    out += ok ? c : '_';
-  }
-  if (out.size() > 80) out.resize(80);
-  return out;
-}
 
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
@@ -71,7 +61,7 @@ void report_failure(const char* test_name, std::uint64_t seed, const std::string
 
 std::string trace_path_for(const char* test_name, std::uint64_t seed) {
   std::filesystem::path p = std::filesystem::path(trace_dir()) /
-                            (sanitize(test_name) + "-seed" + std::to_string(seed) + ".jsonl");
+                            sim::trace_file_name(test_name, seed);
   return std::filesystem::absolute(p).lexically_normal().string();
 }
 
@@ -108,17 +98,10 @@ void run_shrink(const char* test_name, test_body body) {
   out += ".min.jsonl";
   sim::shrink_result r = sim::shrink(body, path, out);
   std::printf(
-      "anyio: shrank \"%s\" (%s: %s %s) in %llu runs\n"
-      "  preemptions %llu -> %llu, steps %llu -> %llu, decisions %llu -> %llu\n"
+      "anyio: shrank \"%s\" (%s: %s %s) in %llu runs\n  %s\n"
       "  minimal trace:   %s\n  read it:         anyio-sim show %s\n  replay it:       %s\n",
       test_name, r.outcome.c_str(), r.exception_type.c_str(), r.message.c_str(),
-      static_cast<unsigned long long>(r.runs),
-      static_cast<unsigned long long>(r.before.preemptions),
-      static_cast<unsigned long long>(r.after.preemptions),
-      static_cast<unsigned long long>(r.before.steps),
-      static_cast<unsigned long long>(r.after.steps),
-      static_cast<unsigned long long>(r.before.decisions),
-      static_cast<unsigned long long>(r.after.decisions), out.c_str(), out.c_str(),
+      static_cast<unsigned long long>(r.runs), r.summary().c_str(), out.c_str(), out.c_str(),
       replay_command(test_name, out).c_str());
   CHECK(r.after.preemptions <= r.before.preemptions);
 }

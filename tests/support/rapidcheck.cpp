@@ -55,11 +55,6 @@ class quiet_listener final : public ::rc::detail::TestListener {
   }
 };
 
-std::string file_stem(const std::string& name) {
-  std::string out;
-  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  return out.size() > 80 ? out.substr(0, 80) : out;
-}
 
 namespace rcd = ::rc::detail;
 
@@ -110,7 +105,7 @@ class interleaving_check {
 
  private:
   std::string path(const char* suffix) const {
-    return (dir_ / (file_stem(name_) + suffix)).string();
+    return (dir_ / (sim::file_stem(name_) + suffix)).string();
   }
 
   // The generated input of one case, drawn in a fixed order (minimise()
