@@ -30,7 +30,7 @@ start=$(date +%s)
 step "1/7 The tutorial's first example on the real backend (Asio): three tasks sleep 1 s concurrently"
 "$ex/example_tasks"
 
-step "2/7 The same program on the simulator (seed 7): same output, virtual time, no waiting"
+step "2/7 The same program on the simulator (seed 7): another interleaving, virtual time, no waiting"
 "$ex/example_tasks" --sim-seed=7
 
 step "3/7 An hour of sleeps on the simulator's virtual clock"

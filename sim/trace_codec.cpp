@@ -40,6 +40,15 @@ constexpr char digit_pairs[] =
     "8081828384858687888990919293949596979899";
 
 char* put_u64(char* p, std::uint64_t v) noexcept {
+  if (v < 10) {  // task ids, indices, flags: most numbers in a trace are small
+    *p = static_cast<char>('0' + v);
+    return p + 1;
+  }
+  if (v < 100) {
+    p[0] = digit_pairs[v * 2];
+    p[1] = digit_pairs[v * 2 + 1];
+    return p + 2;
+  }
   char tmp[20];
   char* t = tmp + sizeof tmp;
   while (v >= 100) {
