@@ -56,7 +56,8 @@ kernel::kernel(backend& b, const run_config& config) : backend_(b) {
         "anyio::run() was called inside a running anyio::run() on the same thread: await the "
         "coroutine instead (co_await fn()), or start the second run on another thread");
   if (instrument* i = b.backend_instrument()) instruments_[instrument_count_++] = i;
-  if (config.extra_instrument != nullptr) instruments_[instrument_count_++] = config.extra_instrument;
+  if (config.extra_instrument != nullptr)
+    instruments_[instrument_count_++] = config.extra_instrument;
   poll_interval_ = b.poll_interval() == 0 ? 1 : b.poll_interval();
   fifo_ = b.fifo();
   try {

@@ -29,7 +29,9 @@ struct cancelled_access;
 /// cleanup if needed, and rethrow it (the scope that caused it absorbs it).
 class cancelled final {
  public:
-  const char* what() const noexcept { return "anyio::cancelled: an enclosing cancel scope was cancelled"; }
+  const char* what() const noexcept {
+    return "anyio::cancelled: an enclosing cancel scope was cancelled";
+  }
 
  private:
   cancelled() noexcept = default;
@@ -49,7 +51,9 @@ enum class errc {
 };
 
 const std::error_category& error_category() noexcept;
-inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), error_category()}; }
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
 
 /// The API was used in a way it does not support (outside run(), twice, ...).
 class usage_error : public std::logic_error {

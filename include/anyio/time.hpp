@@ -22,7 +22,9 @@ struct clock {
   using time_point = std::chrono::time_point<clock>;
   static constexpr bool is_steady = true;
   /// Same as current_time(); throws usage_error outside anyio::run().
-  static time_point now() { return time_point(duration(detail::current_time_ns("anyio::clock::now()"))); }
+  static time_point now() {
+    return time_point(duration(detail::current_time_ns("anyio::clock::now()")));
+  }
 };
 
 /// The current time on the running backend's clock.
