@@ -4,6 +4,7 @@
 // runs by the [.fixture] tag. One has a real interleaving bug (a lost update
 // across a checkpoint) that fails on some sim seeds but never on realio's FIFO
 // order; one always passes.
+#include <anyio/rapidcheck.hpp>
 #include <anyio/testing/catch.hpp>
 
 #include <stdexcept>
@@ -35,4 +36,18 @@ ANYIO_SIM_TEST_CASE("fixture: always passes", "[.fixture]") {
       tg.start_soon([]() -> anyio::task<> { co_await anyio::sleep(std::chrono::seconds(1)); });
     co_return;
   });
+}
+
+TEST_CASE("fixture: rapidcheck finds the lost update", "[.fixture-rc]") {
+  auto body = []() -> anyio::task<> {
+    counter = 0;
+    co_await anyio::with_task_group([](anyio::task_group& tg) -> anyio::task<> {
+      tg.start_soon(increment);
+      tg.start_soon(increment);
+      co_return;
+    });
+    if (counter != 2) throw std::logic_error("lost update: counter is " + std::to_string(counter));
+  };
+  auto r = anyio::rc::check_interleavings("rc lost update", body);
+  REQUIRE(r.passed);
 }

@@ -112,9 +112,7 @@ class interleaving_check {
   // draws the same values again when RapidCheck reproduces the case).
   sim::options draw_options() const {
     sim::options o;
-    if (replaying_) {
-      o = sim::detail::replay_options_for(testing::mode().replay_path);
-    } else if (opts_.pct) {
+    if (opts_.pct) {
       pct_params p = *pct_parameters(5, opts_.pct_max_steps);
       o.strategy = sim::strategy::pct;
       o.seed = p.seed;
@@ -126,6 +124,10 @@ class interleaving_check {
       o.schedule_by_index = true;
       o.seed = *::rc::gen::inRange<std::uint64_t>(0, 1000);
     }
+    // Replaying: the values above are still drawn, so RapidCheck's
+    // reproduction of the case sees the same generator calls, but the
+    // schedule comes from the trace.
+    if (replaying_) o = sim::detail::replay_options_for(testing::mode().replay_path);
     o.test_name = name_;
     o.max_steps = opts_.max_steps;
     return o;
