@@ -45,10 +45,24 @@ struct replay_material {
   std::string header;
 };
 
+// The run a trace records: its header's seed, strategy and limits; the
+// caller keeps where the new trace goes and what observes it.
+options options_from_header(const trace_header& h, const options& base) {
+  options opts = base;
+  opts.seed = h.seed;
+  opts.strategy = strategy_from_string(h.strategy);
+  if (h.pct_depth > 0) opts.pct_depth = h.pct_depth;
+  if (h.pct_steps > 0) opts.pct_steps = h.pct_steps;
+  opts.max_steps = h.max_steps;
+  opts.max_virtual_time = clock::duration(h.max_virtual_time_ns);
+  opts.test_name = h.test;
+  return opts;
+}
+
 replay_material load_replay(const options& base) {
   trace t = read_trace(base.replay_path);
   replay_material m;
-  m.opts = base;
+  m.opts = options_from_header(t.header, base);
   m.expect = std::make_shared<expectation>();
   m.expect->source = base.replay_path;
   m.expect->lines.push_back(t.header.text);
@@ -124,17 +138,9 @@ bool determinism_check_requested(const options& opts) {
 }
 
 options replay_options_for(const std::string& trace_path) {
-  trace t = read_trace(trace_path);
-  options opts;
-  opts.seed = t.header.seed;
-  opts.strategy = strategy_from_string(t.header.strategy);
-  if (t.header.pct_depth > 0) opts.pct_depth = t.header.pct_depth;
-  if (t.header.pct_steps > 0) opts.pct_steps = t.header.pct_steps;
-  opts.max_steps = t.header.max_steps;
-  opts.max_virtual_time = clock::duration(t.header.max_virtual_time_ns);
-  opts.test_name = t.header.test;
-  opts.replay_path = trace_path;
-  return opts;
+  options base;
+  base.replay_path = trace_path;
+  return options_from_header(read_trace(trace_path).header, base);
 }
 
 }  // namespace detail

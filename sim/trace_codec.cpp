@@ -135,13 +135,17 @@ char* decide_fields(char* p, const kernel_event& e) noexcept {
   return put_u64(p, e.other);
 }
 
+// Append what write(char*) -> char* writes, given an upper bound on its size.
+template <class Write> void append_bounded(std::string& out, std::size_t bound, Write write) {
+  const std::size_t at = out.size();
+  out.resize(at + bound);
+  out.resize(static_cast<std::size_t>(write(out.data() + at) - out.data()));
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
-  const std::size_t at = out.size();
-  out.resize(at + 2 + 6 * s.size());
-  char* end = put_json_string(out.data() + at, s);
-  out.resize(static_cast<std::size_t>(end - out.data()));
+  append_bounded(out, 2 + 6 * s.size(), [&](char* p) { return put_json_string(p, s); });
 }
 
 const char* event_name(event_kind kind) noexcept {
@@ -251,19 +255,18 @@ char* encode_event(char* p, const kernel_event& e, fragments reuse) noexcept {
 }
 
 void encode_prefix(std::string& out, std::uint64_t step, std::int64_t time) {
-  out.resize(64);
-  out.resize(static_cast<std::size_t>(prefix_fields(out.data(), step, time) - out.data()));
+  out.clear();
+  append_bounded(out, 64, [&](char* p) { return prefix_fields(p, step, time); });
 }
 
 void encode_task(std::string& out, std::uint64_t task, std::string_view name) {
-  out.resize(40 + 6 * name.size());
-  out.resize(static_cast<std::size_t>(task_fields(out.data(), task, name) - out.data()));
+  out.clear();
+  append_bounded(out, 40 + 6 * name.size(), [&](char* p) { return task_fields(p, task, name); });
 }
 
 void encode_event(std::string& out, const kernel_event& e) {
-  out.resize(event_size_bound(e));
-  char* end = encode_event(out.data(), e);
-  out.resize(static_cast<std::size_t>(end - out.data()));
+  out.clear();
+  append_bounded(out, event_size_bound(e), [&](char* p) { return encode_event(p, e); });
 }
 
 void encode_outcome(std::string& out, const run_outcome& o) {

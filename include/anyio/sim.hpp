@@ -248,6 +248,8 @@ std::unique_ptr<backend> make_recording_backend(const options& opts,
 std::unique_ptr<backend> make_checking_backend(const options& opts,
                                                std::shared_ptr<recording> rec);
 bool determinism_check_requested(const options& opts);
+/// The options of the run a trace records (replay_path set to it). A backend
+/// given only replay_path reads the same from the header itself.
 options replay_options_for(const std::string& trace_path);
 }  // namespace detail
 
@@ -280,7 +282,8 @@ template <class Fn> auto run(Fn fn, const options& opts = {}) {
 /// event that differs. `out_trace`, if set, receives the new trace (equal
 /// byte for byte to the original when nothing changed).
 template <class Fn> auto replay(Fn fn, const std::string& trace_path, std::string out_trace = {}) {
-  options opts = detail::replay_options_for(trace_path);
+  options opts;  // the backend takes seed, strategy and limits from the trace's header
+  opts.replay_path = trace_path;
   opts.trace_path = std::move(out_trace);
   auto b = detail::make_backend(opts);
   return anyio::detail::run_on(*b, anyio::detail::run_config{}, std::move(fn));
