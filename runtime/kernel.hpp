@@ -103,17 +103,19 @@ class kernel {
 
  private:
   void loop();
-  void step(task_record& t);
+  void step(task_record& t, bool contested);
   void finalize(task_record& t);
   void expire_deadlines();
   void teardown() noexcept;
   std::string describe_blocked() const;
   run_outcome make_outcome(const std::exception_ptr& error) const;
+  void emit_step(task_record& t, bool contested);
   void emit_slow(event_kind kind, task_record* t, std::uint64_t other, std::string_view detail,
                  bool flag);
 
   instrument* instruments_[2] = {nullptr, nullptr};
   int instrument_count_ = 0;
+  bool decisions_record_steps_ = false;  // backend::decisions_record_steps()
   std::uint32_t poll_interval_ = 1;
   std::uint32_t since_poll_ = 0;
   bool fifo_ = false;

@@ -55,7 +55,10 @@ kernel::kernel(backend& b, const run_config& config) : backend_(b) {
     throw_usage_error(
         "anyio::run() was called inside a running anyio::run() on the same thread: await the "
         "coroutine instead (co_await fn()), or start the second run on another thread");
-  if (instrument* i = b.backend_instrument()) instruments_[instrument_count_++] = i;
+  if (instrument* i = b.backend_instrument()) {
+    instruments_[instrument_count_++] = i;
+    decisions_record_steps_ = b.decisions_record_steps();
+  }
   if (config.extra_instrument != nullptr)
     instruments_[instrument_count_++] = config.extra_instrument;
   poll_interval_ = b.poll_interval() == 0 ? 1 : b.poll_interval();
@@ -180,19 +183,21 @@ void kernel::loop() {
       expire_deadlines();
       if (ready_.empty()) continue;
     }
+    const bool contested = ready_.size() > 1;
     std::size_t i = fifo_ ? 0 : backend_.pick_next(ready_);
-    step(*ready_.take(i));
+    step(*ready_.take(i), contested);
   }
 }
 
-void kernel::step(task_record& t) {
+void kernel::step(task_record& t, bool contested) {
   ANYIO_ASSERT(t.state == task_state::ready);
   ANYIO_ASSERT(current_ == nullptr);
   t.state = task_state::running;
   current_ = &t;
   current_task_ptr = &t;
   ++steps_;
-  emit(event_kind::step, &t);
+  if (instrument_count_ != 0) [[unlikely]]
+    emit_step(t, contested);
   resume_flat(t.resume);  // task.hpp: awaits within the step run on a flat stack
   current_ = nullptr;
   current_task_ptr = nullptr;
@@ -270,6 +275,19 @@ void kernel::teardown() noexcept {
   all_head_ = nullptr;
   live_tasks_ = 0;
   main_ = nullptr;
+}
+
+void kernel::emit_step(task_record& t, bool contested) {
+  // The backend instrument (index 0) already has this step when its
+  // decision stood for it: the sim trace's decide line.
+  const int first = contested && decisions_record_steps_ ? 1 : 0;
+  if (first == instrument_count_) return;
+  kernel_event e{event_kind::step};
+  e.step = steps_;
+  e.time = backend_.now();
+  e.task = t.id;
+  e.task_name = name_of(t);
+  for (int i = first; i < instrument_count_; ++i) instruments_[i]->on_event(e);
 }
 
 void kernel::emit_slow(event_kind kind, task_record* t, std::uint64_t other,

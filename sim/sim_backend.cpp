@@ -13,9 +13,7 @@
 #include "trace_codec.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 namespace anyio::sim::detail {
 
@@ -33,30 +31,17 @@ sim_backend::sim_backend(const options& opts, std::shared_ptr<recording> record,
     expect_source_ = expect_->source;
     nondeterminism_ = expect_->nondeterminism;
   }
-  if (!opts_.trace_path.empty()) {
-    std::filesystem::path p(opts_.trace_path);
-    std::error_code ec;
-    if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
-    file_ = std::fopen(opts_.trace_path.c_str(), "wb");
-    if (file_ == nullptr)
-      throw std::runtime_error("sim: cannot write trace file '" + opts_.trace_path +
-                               "': " + std::strerror(errno));
-  }
+  if (!opts_.trace_path.empty()) file_ = std::make_unique<trace_file>(opts_.trace_path);
 }
 
-sim_backend::~sim_backend() {
-  if (file_ != nullptr) {
-    flush();
-    std::fclose(file_);
-  }
-}
+sim_backend::~sim_backend() = default;
 
 std::string sim_backend::name() const { return "sim seed " + std::to_string(opts_.seed); }
 
 void sim_backend::run_started() {
   if (traced_) {
     if (header_text_.empty()) codec::encode_header(header_text_, opts_);
-    write_line(header_text_, nullptr);
+    write_line(header_text_);
   }
   strategy_ = make_strategy(opts_, rng_, [this](std::uint64_t bound, const char* purpose) {
     return draw(bound, purpose);
@@ -94,44 +79,67 @@ std::size_t sim_backend::pick_next(const ready_view& ready) {
                          ": a livelock, or a limit set too low");
   const bool scripted = script_ && script_->lenient;
   std::size_t i = scripted ? 0 : strategy_->pick(ready, picks_, previous_);
-  if (ready.size() > 1) {
+  const std::size_t n = ready.size();
+  // A traced run reads a small ready set once instead of id by id (the
+  // preemption check, the decide line and previous_ all need the ids).
+  std::uint64_t ids[64];
+  const bool have_ids = traced_ && n <= std::size(ids);
+  if (have_ids) ready.copy_ids(ids, n);
+  if (n > 1) {
     // Preemptions are counted where someone looks: traces, the shrinker.
     const bool watched = scripted || decision_log_ != nullptr || traced_;
-    const std::size_t prev = watched ? find_recent(ready, previous_) : ready.size();
+    std::size_t prev = n;
+    if (have_ids) {
+      for (std::size_t k = n; k > 0; --k)  // from the back, as find_recent does
+        if (ids[k - 1] == previous_) {
+          prev = k - 1;
+          break;
+        }
+    } else if (watched) {
+      prev = find_recent(ready, previous_);
+    }
     if (scripted)
       i = scripted_choice(ready, prev);
     else if (script_)
       i = follow_decision(ready, i);
-    const bool preempted = prev < ready.size() && prev != i;
+    const bool preempted = prev < n && prev != i;
     ++decisions_;
     preemptions_ += preempted ? 1 : 0;
     if (decision_log_) {
-      std::vector<std::uint64_t> ids(std::min<std::size_t>(ready.size(), 8));
-      ids.resize(ready.copy_ids(ids.data(), ids.size()));
+      std::vector<std::uint64_t> logged(std::min<std::size_t>(n, 8));
+      logged.resize(ready.copy_ids(logged.data(), logged.size()));
       decision_log_->push_back(
-          {ready.task_id(i), preempted, i == (prev < ready.size() ? prev : 0), std::move(ids)});
+          {ready.task_id(i), preempted, i == (prev < n ? prev : 0), std::move(logged)});
     }
-    if (traced_) trace_decision(ready, i);
+    if (traced_) trace_decision(ready, n, i, have_ids ? ids : nullptr);
   }
-  previous_ = ready.task_id(i);
+  previous_ = have_ids ? ids[i] : ready.task_id(i);
   ++picks_;
   return i;
 }
 
-void sim_backend::trace_decision(const ready_view& ready, std::size_t i) {
-  ready_ids_.resize(codec::max_ready_listed);
-  ready_ids_.resize(ready.copy_ids(ready_ids_.data(), codec::max_ready_listed));
-  kernel_event e{event_kind::decision};
-  e.step = picks_ + 1;  // the step being decided: the next "step" line has the same i
-  e.time = now_;
-  e.task = ready.task_id(i);
-  e.task_name = ready.task_name(i);
-  e.other = i;
-  e.value2 = ready.size();
-  e.ready = ready_ids_;
-  emit(e);
-  decided_task_ = e.task;
-  decided_step_ = e.step;
+void sim_backend::trace_decision(const ready_view& ready, std::size_t n, std::size_t i,
+                                 const std::uint64_t* ids) {
+  const std::size_t listed = std::min(n, codec::max_ready_listed);
+  if (ids == nullptr) {
+    ready_ids_.resize(listed);
+    ready.copy_ids(ready_ids_.data(), listed);
+    ids = ready_ids_.data();
+  }
+  const std::uint64_t task = i < listed ? ids[i] : ready.task_id(i);
+  const std::uint64_t step = picks_ + 1;  // the step decided: this line stands for its step line
+  codec::fragments reuse;
+  reuse.task = cached_task_fragment(task);
+  if (reuse.task.empty()) reuse.task = task_fragment(task, ready.task_name(i));
+  reuse.prefix = prefix_for(step, now_);
+  char* start = reserve(codec::decide_size_bound(listed, reuse));
+  char* end = codec::encode_decide(start, reuse, ids, listed, n, i);
+  if (expect_) {  // only a compare sink can need the origin, for its message
+    const line_origin origin{step, now_, task, ready.task_name(i)};
+    commit(start, end, &origin);
+  } else {
+    commit(start, end, nullptr);
+  }
   throw_if_diverged();
 }
 
@@ -182,80 +190,96 @@ std::uint64_t sim_backend::draw(std::uint64_t bound, std::string_view purpose) {
 }
 
 void sim_backend::on_event(const kernel_event& e) {
-  // A decide line names the task that takes the step it decides: the step
-  // line that follows it would repeat it (docs/trace-format.md, "decide").
-  if (e.kind == event_kind::step && e.task == decided_task_ && e.step == decided_step_) {
-    decided_task_ = 0;
-    return;
-  }
-  decided_task_ = 0;
+  // No step event comes after a decide line: it stands for its step
+  // (decisions_record_steps(); docs/trace-format.md, "decide").
   emit(e);
 }
 
 void sim_backend::emit(const kernel_event& e) {
-  // Most lines of a step share its step number and time, and a task's id
-  // and name never change: encode those parts once and copy them.
   codec::fragments reuse;
-  if (e.step != prefix_step_ || e.time != prefix_time_ || prefix_.empty()) {
-    codec::encode_prefix(prefix_, e.step, e.time);
-    prefix_step_ = e.step;
-    prefix_time_ = e.time;
-  }
-  reuse.prefix = prefix_;
-  if (e.task != 0) {
-    if (e.task >= task_fragments_.size()) task_fragments_.resize(e.task + 1024);
-    std::string& f = task_fragments_[e.task];
-    if (f.empty()) codec::encode_task(f, e.task, e.task_name);
-    reuse.task = f;
-  }
+  reuse.prefix = prefix_for(e.step, e.time);
+  if (e.task != 0) reuse.task = task_fragment(e.task, e.task_name);
   char* start = reserve(codec::event_size_bound(e));
-  commit(start, codec::encode_event(start, e, reuse), &e);
+  const line_origin origin{e.step, e.time, e.task, e.task_name};
+  commit(start, codec::encode_event(start, e, reuse), &origin);
+}
+
+std::string_view sim_backend::prefix_for(std::uint64_t step, std::int64_t time) {
+  // Most lines share the previous line's step and time, or take the next
+  // step at the same time: then the digits are incremented in place.
+  constexpr std::size_t lead = 5;  // {"i":
+  if (prefix_len_ != 0 && time == prefix_time_) {
+    if (step == prefix_step_) return {prefix_, prefix_len_};
+    if (step == prefix_step_ + 1) {
+      char* first = prefix_ + lead;
+      char* d = first + step_digits_;
+      while (d != first && *(d - 1) == '9') *--d = '0';
+      if (d != first) {  // not all nines: the length is unchanged
+        ++*(d - 1);
+        prefix_step_ = step;
+        return {prefix_, prefix_len_};
+      }
+    }
+  }
+  std::memcpy(prefix_, "{\"i\":", lead);
+  char* p = codec::encode_uint(prefix_ + lead, step);
+  step_digits_ = static_cast<std::size_t>(p - prefix_) - lead;
+  std::memcpy(p, ",\"t\":", 5);
+  p = codec::encode_int(p + 5, time);
+  prefix_len_ = static_cast<std::size_t>(p - prefix_);
+  prefix_step_ = step;
+  prefix_time_ = time;
+  return {prefix_, prefix_len_};
+}
+
+std::string_view sim_backend::cached_task_fragment(std::uint64_t id) const noexcept {
+  return id < task_fragments_.size() ? std::string_view(task_fragments_[id]) : std::string_view();
+}
+
+std::string_view sim_backend::task_fragment(std::uint64_t id, std::string_view name) {
+  // A task's id and name never change: encode them once per task.
+  if (id >= task_fragments_.size()) task_fragments_.resize(id + 1024);
+  std::string& f = task_fragments_[id];
+  if (f.empty()) codec::encode_task(f, id, name);
+  return f;
 }
 
 char* sim_backend::reserve(std::size_t bytes) {
-  if (buffered_ + bytes + 1 > buffer_.size()) {
-    flush();
-    if (bytes + 1 > buffer_.size()) buffer_.resize(std::max<std::size_t>(bytes + 1, 1 << 20));
-  }
-  return buffer_.data() + buffered_;
+  if (file_) return file_->reserve(bytes + 1);  // + the newline
+  if (bytes > scratch_.size()) scratch_.resize(std::max<std::size_t>(bytes, 4096));
+  return scratch_.data();
 }
 
-void sim_backend::write_line(std::string_view line, const kernel_event* e) {
+void sim_backend::write_line(std::string_view line) {
   char* start = reserve(line.size());
   std::memcpy(start, line.data(), line.size());
-  commit(start, start + line.size(), e);
+  commit(start, start + line.size(), nullptr);
 }
 
-void sim_backend::commit(char* start, char* end, const kernel_event* e) {
+void sim_backend::commit(char* start, char* end, const line_origin* origin) {
   const std::string_view line(start, static_cast<std::size_t>(end - start));
   if (record_) record_->lines.emplace_back(line);
-  if (expect_ && !diverged_) {
+  if (expect_ && !diverged_) [[unlikely]] {
     const std::size_t n = expect_pos_++;
     const bool past_end = n >= expect_->lines.size();
     if (past_end || expect_->lines[n] != line) {
-      std::string where = e == nullptr ? std::string("(header or outcome line)")
-                                       : "(step " + std::to_string(e->step) + ", t=" +
-                                             anyio::detail::format_duration(e->time) +
-                                             (e->task != 0 ? ", task " + std::to_string(e->task) +
-                                                                 " '" + std::string(e->task_name) +
-                                                                 "'"
-                                                           : std::string()) +
-                                             ")";
+      std::string where = "(header or outcome line)";
+      if (origin != nullptr) {
+        where = "(step " + std::to_string(origin->step) +
+                ", t=" + anyio::detail::format_duration(origin->time);
+        if (origin->task != 0)
+          where += ", task " + std::to_string(origin->task) + " '" +
+                   std::string(origin->task_name) + "'";
+        where += ")";
+      }
       diverged_ = divergence{n + 1, past_end ? "<end of trace>" : expect_->lines[n],
-                             std::string(line), where};
+                             std::string(line), std::move(where)};
     }
   }
-  if (file_ != nullptr) {  // keep the line (and its newline) for the file
+  if (file_) {  // keep the line (and its newline) for the file
     *end = '\n';
-    buffered_ = static_cast<std::size_t>(end + 1 - buffer_.data());
+    file_->commit(end + 1);
   }
-}
-
-void sim_backend::flush() {
-  if (file_ != nullptr && buffered_ != 0 &&
-      std::fwrite(buffer_.data(), 1, buffered_, file_) != buffered_)
-    file_failed_ = true;
-  buffered_ = 0;
 }
 
 void sim_backend::report_divergence() {
@@ -281,17 +305,19 @@ void sim_backend::run_finished(const run_outcome& outcome) {
   outcome_ = outcome;
   if (traced_) {
     codec::encode_outcome(line_, outcome);
-    write_line(line_, nullptr);
+    write_line(line_);
     if (expect_ && !diverged_ && expect_pos_ < expect_->lines.size())
       diverged_ = divergence{expect_pos_ + 1, expect_->lines[expect_pos_], "<end of run>",
                              "(the run ended; the trace goes on)"};
   }
-  if (file_ != nullptr) {
-    flush();
-    if (std::fclose(file_) != 0) file_failed_ = true;
-    file_ = nullptr;
-    if (file_failed_)
-      throw std::runtime_error("sim: writing trace file '" + opts_.trace_path + "' failed");
+  if (file_) {
+    auto file = std::move(file_);
+    try {
+      file->close();
+    } catch (const std::runtime_error& e) {
+      trace_failure_ = e.what();
+      throw;
+    }
   }
   throw_if_diverged();
 }

@@ -14,8 +14,8 @@
 
 #include "prng.hpp"
 #include "strategy.hpp"
+#include "trace_file.hpp"
 
-#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,6 +68,7 @@ class sim_backend final : public backend, private instrument {
   std::size_t pick_next(const ready_view& ready) override;
   std::uint64_t random_below(std::uint64_t bound, std::string_view purpose) override;
   instrument* backend_instrument() noexcept override { return traced_ ? this : nullptr; }
+  bool decisions_record_steps() const noexcept override { return true; }
   std::string name() const override;
   void run_started() override;
   void run_finished(const run_outcome& outcome) override;
@@ -75,15 +76,28 @@ class sim_backend final : public backend, private instrument {
   const run_outcome& outcome() const noexcept { return outcome_; }
   std::uint64_t decisions() const noexcept { return decisions_; }
   std::uint64_t preemptions() const noexcept { return preemptions_; }
+  /// Why the trace file could not be written ("" if it was): run_finished
+  /// throws it, and run_body, which turns run errors into outcomes, must not.
+  const std::string& trace_failure() const noexcept { return trace_failure_; }
   /// Record every decision into `log` (it must outlive the run).
   void log_decisions(std::vector<decision_record>* log) noexcept { decision_log_ = log; }
 
  private:
   void on_event(const kernel_event& e) override;
   void emit(const kernel_event& e);
-  void write_line(std::string_view line, const kernel_event* e);
+  /// What a divergence message says a line belongs to.
+  struct line_origin {
+    std::uint64_t step;
+    std::int64_t time;
+    std::uint64_t task;
+    std::string_view task_name;
+  };
+  void write_line(std::string_view line);
   char* reserve(std::size_t bytes);
-  void commit(char* start, char* end, const kernel_event* e);
+  void commit(char* start, char* end, const line_origin* origin);
+  std::string_view prefix_for(std::uint64_t step, std::int64_t time);
+  std::string_view task_fragment(std::uint64_t id, std::string_view name);
+  std::string_view cached_task_fragment(std::uint64_t id) const noexcept;
   void throw_if_diverged() {
     if (diverged_) [[unlikely]]
       report_divergence();
@@ -92,8 +106,9 @@ class sim_backend final : public backend, private instrument {
   std::uint64_t draw(std::uint64_t bound, std::string_view purpose);
   std::size_t follow_decision(const ready_view& ready, std::size_t proposed);
   std::size_t scripted_choice(const ready_view& ready, std::size_t prev);
-  void trace_decision(const ready_view& ready, std::size_t i);
-  void flush();
+  /// The decide line; `n` = ready.size(), `ids` = all n ready ids or null.
+  void trace_decision(const ready_view& ready, std::size_t n, std::size_t i,
+                      const std::uint64_t* ids);
 
   options opts_;
   prng rng_;
@@ -113,21 +128,21 @@ class sim_backend final : public backend, private instrument {
   std::size_t draw_pos_ = 0;
   std::string header_text_;
 
-  std::FILE* file_ = nullptr;
-  std::vector<char> buffer_;  // pending file output, or scratch for one line
-  std::size_t buffered_ = 0;
-  bool file_failed_ = false;
+  std::unique_ptr<trace_file> file_;
+  std::vector<char> scratch_;  // one line, when there is no file to encode into
   std::string line_;
   std::vector<std::uint64_t> ready_ids_;
-  std::string prefix_;                       // {"i":..,"t":.. of the last event
+  // {"i":<step>,"t":<time> of the last line: consecutive lines mostly share
+  // it or differ by one step, which is a digit increment (prefix_for).
+  char prefix_[64];
+  std::size_t prefix_len_ = 0;
+  std::size_t step_digits_ = 0;
   std::uint64_t prefix_step_ = 0;
   std::int64_t prefix_time_ = 0;
   std::vector<std::string> task_fragments_;  // ,"task":..,"name":".." by task id
   std::uint64_t decisions_ = 0;
   std::uint64_t preemptions_ = 0;
   std::vector<decision_record>* decision_log_ = nullptr;
-  std::uint64_t decided_task_ = 0;           // the step line this decision stands for
-  std::uint64_t decided_step_ = 0;
 
   struct divergence {
     std::uint64_t line;
@@ -136,6 +151,7 @@ class sim_backend final : public backend, private instrument {
     std::string where;
   };
   std::optional<divergence> diverged_;
+  std::string trace_failure_;
   run_outcome outcome_;
 };
 

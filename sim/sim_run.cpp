@@ -12,6 +12,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 
 namespace anyio::sim {
 
@@ -155,6 +156,8 @@ run_result run_once(const body_fn& body, std::unique_ptr<backend> b, const optio
     throw;
   } catch (...) {  // the backend recorded how the run ended
   }
+  // A trace that could not be written is not an outcome of the program.
+  if (!sb->trace_failure().empty()) throw std::runtime_error(sb->trace_failure());
   const run_outcome& o = sb->outcome();
   run_result r;
   r.outcome = o.kind.empty() ? "error" : o.kind;

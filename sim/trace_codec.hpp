@@ -42,11 +42,28 @@ struct fragments {
 };
 void encode_prefix(std::string& out, std::uint64_t step, std::int64_t time);
 void encode_task(std::string& out, std::uint64_t task, std::string_view name);
+/// The digits of `v` (an integer field's value) at `out`; returns their end.
+char* encode_uint(char* out, std::uint64_t v) noexcept;
+char* encode_int(char* out, std::int64_t v) noexcept;
 
 /// An upper bound on the bytes encode_event writes for `e`.
-std::size_t event_size_bound(const kernel_event& e) noexcept;
+inline std::size_t event_size_bound(const kernel_event& e) noexcept {
+  // Fixed keys and numbers fit in 200 bytes; a string escapes to at most
+  // six bytes per byte; a listed ready id takes at most 21.
+  const std::size_t listed = e.ready.size() < max_ready_listed ? e.ready.size() : max_ready_listed;
+  return 200 + 6 * (e.task_name.size() + e.detail.size()) + 21 * listed;
+}
 /// Writes the line for one event (no newline) at `out`; returns its end.
-char* encode_event(char* out, const kernel_event& e, fragments reuse = {}) noexcept;
+char* encode_event(char* out, const kernel_event& e, const fragments& reuse = {}) noexcept;
+/// The line of a decide event from its parts, as encode_event writes it:
+/// `ids` = the first `listed` ready task ids (listed <= max_ready_listed),
+/// `total` = how many are ready, `chosen` = the index run. Both fragments
+/// must be given (the decide fast path of the sim backend).
+inline std::size_t decide_size_bound(std::size_t listed, const fragments& reuse) noexcept {
+  return 80 + reuse.prefix.size() + reuse.task.size() + 21 * listed;
+}
+char* encode_decide(char* out, const fragments& reuse, const std::uint64_t* ids, std::size_t listed,
+                    std::uint64_t total, std::uint64_t chosen) noexcept;
 /// Replaces `out` with the line for one event (for tools and tests).
 void encode_event(std::string& out, const kernel_event& e);
 

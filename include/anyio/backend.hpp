@@ -83,6 +83,12 @@ class backend {
   /// Instrument the backend wants attached (sim: its trace writer), or null.
   virtual instrument* backend_instrument() noexcept { return nullptr; }
 
+  /// True when the backend instrument records, in pick_next() with more
+  /// than one task ready, an event that stands for the step it decides (sim:
+  /// the trace's decide line): the kernel then sends that step event only to
+  /// the other instruments. Asked once per run.
+  virtual bool decisions_record_steps() const noexcept { return false; }
+
   /// Short name for messages: "realio" or "sim".
   virtual std::string name() const = 0;
 

@@ -6,6 +6,7 @@
 #include <anyio/sim_trace.hpp>
 #include <anyio/testing/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -97,6 +98,62 @@ TEST_CASE("trace: replay of the unchanged program is byte for byte", "[sim][trac
     }
     REQUIRE(failed_again == !r.passed());
     REQUIRE(slurp(original) == slurp(again));
+  }
+}
+
+namespace {
+// Long enough to fill several of the trace file's 1 MiB buffers, so most
+// lines reach the file through its writer thread.
+anyio::task<> long_body() {
+  co_await anyio::with_task_group([](anyio::task_group& tg) -> anyio::task<> {
+    for (int i = 0; i < 3; ++i)
+      tg.start_soon([]() -> anyio::task<> {
+        for (int k = 0; k < 15'000; ++k) {
+          co_await anyio::checkpoint();
+          if (k % 1'000 == 0) co_await anyio::sleep(1ms);
+        }
+      });
+    co_return;
+  });
+}
+}  // namespace
+
+TEST_CASE("trace: a trace of many write buffers is whole and in order", "[sim][trace]") {
+  const std::string first = temp_path("long-1.jsonl"), second = temp_path("long-2.jsonl");
+  const std::string replayed = temp_path("long-replayed.jsonl");
+  anyio::sim::options opts;
+  opts.seed = 7;
+  opts.trace_path = first;
+  REQUIRE(anyio::sim::run_body(long_body, opts).passed());
+  opts.trace_path = second;
+  REQUIRE(anyio::sim::run_body(long_body, opts).passed());
+  const std::string bytes = slurp(first);
+  REQUIRE(bytes.size() > (std::size_t{3} << 20));
+  REQUIRE(bytes == slurp(second));
+  // A strict replay compares every line the run makes with the file's, in
+  // order, and writes its own trace the same way.
+  anyio::sim::replay(long_body, first, replayed);
+  REQUIRE(slurp(replayed) == bytes);
+  const anyio::sim::trace t = anyio::sim::read_trace(first);
+  REQUIRE(t.outcome.kind == "passed");
+  const auto lines = static_cast<std::size_t>(std::count(bytes.begin(), bytes.end(), '\n'));
+  REQUIRE(t.events.size() + 2 == lines);  // and a header and an outcome line
+}
+
+TEST_CASE("trace: a trace file that cannot be written is an error naming it", "[sim][trace]") {
+  anyio::sim::options opts;
+  const std::string blocker = temp_path("not-a-dir");
+  opts.trace_path = blocker + "/x/trace.jsonl";
+  fs::remove_all(blocker);
+  std::ofstream(blocker).put('x');  // a file where a directory must go
+  REQUIRE_THROWS_WITH(anyio::sim::run_body(racy_body, opts),
+                      Catch::Contains("cannot write trace file '" + opts.trace_path + "'"));
+  fs::remove(blocker);
+  if (!fs::exists("/dev/full")) return;  // every write to it fails with ENOSPC
+  opts.trace_path = "/dev/full";
+  for (auto body : {racy_body, long_body}) {  // written at close; through the writer thread
+    REQUIRE_THROWS_WITH(anyio::sim::run_body(body, opts),
+                        Catch::Contains("writing trace file '/dev/full' failed: No space left"));
   }
 }
 

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+// The trace file sink: a run encodes lines into one buffer while a writer
+// thread hands the previous buffer to the kernel (double buffering). The
+// write(2) into the page cache costs about as much per traced step as the
+// encoding does (bench/sim_tracing.cpp), and it needs nothing from the run,
+// so it is taken off the simulating thread; the file's blocks are reserved
+// ahead (fallocate, keeping the size), which halves that cost on ext4. The
+// bytes and their order are exactly those of a synchronous writer: buffers
+// are written in the order they were submitted, one at a time, and a run
+// that dies leaves a clean prefix of its trace. The thread is started only
+// when the first buffer fills, so short traces are written at close().
+#pragma once
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace anyio::sim::detail {
+
+class trace_file {
+ public:
+  /// Opens `path` for writing (creating its directory); throws
+  /// std::runtime_error naming the path and the reason on failure.
+  explicit trace_file(const std::string& path);
+  ~trace_file();
+  trace_file(const trace_file&) = delete;
+  trace_file& operator=(const trace_file&) = delete;
+
+  /// Where the next `bytes` bytes go; valid until the next call. The caller
+  /// writes there and then calls commit() with the new end.
+  char* reserve(std::size_t bytes) {
+    if (used_ + bytes > fill_.size()) [[unlikely]]
+      make_room(bytes);
+    return fill_.data() + used_;
+  }
+  void commit(char* end) noexcept { used_ = static_cast<std::size_t>(end - fill_.data()); }
+
+  /// Writes everything, waits for the writer and closes the file; throws
+  /// std::runtime_error naming the path and the reason if a write failed.
+  void close();
+
+ private:
+  void make_room(std::size_t bytes);
+  void submit();  // hand `fill_` to the writer
+  void writer_loop();
+  int write_out(const char* data, std::size_t n);  // 0 or an errno
+
+  std::string path_;
+  int fd_ = -1;
+  std::uint64_t written_ = 0;    // by write_out, on one thread at a time
+  std::uint64_t allocated_ = 0;  // reserved with fallocate
+  std::vector<char> fill_;       // being filled by the run
+  std::size_t used_ = 0;
+  std::vector<char> spare_;  // being written by the writer, or free
+  std::size_t spare_used_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool pending_ = false;  // spare_ holds bytes the writer has not written yet
+  bool stop_ = false;
+  int error_ = 0;  // the first failed write's errno
+  std::thread writer_;
+};
+
+}  // namespace anyio::sim::detail
