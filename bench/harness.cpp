@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -34,8 +35,17 @@ std::vector<workload>& registry() {
   return all;
 }
 
+// CPU time of every thread of the process: a variant that moves work to a
+// helper thread (the trace writer) shows it here even when wall time hides it.
+double cpu_now() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
 struct marks {
   steady::time_point t0{}, t1{};
+  double c0 = 0, c1 = 0;  // process CPU seconds
   std::uint64_t a0 = 0, a1 = 0;  // heap allocations
   std::uint64_t n0 = 0, n1 = 0;  // operator new calls
   int begun = 0, ended = 0;
@@ -44,6 +54,7 @@ marks current_marks;
 
 struct sample {
   double seconds = 0;
+  double cpu_seconds = 0;
   std::uint64_t allocations = 0;
   std::uint64_t new_calls = 0;
 };
@@ -76,18 +87,21 @@ sample run_once(const variant& v, std::uint64_t ops) {
   current_marks = {};
   const std::uint64_t n0 = operator_new_count();
   const std::uint64_t a0 = allocation_count();
+  const double c0 = cpu_now();
   const auto t0 = steady::now();
   v.run(ops);
   const auto t1 = steady::now();
+  const double c1 = cpu_now();
   const std::uint64_t a1 = allocation_count();
   const std::uint64_t n1 = operator_new_count();
   const marks& m = current_marks;
   if (m.begun == 0 && m.ended == 0)
-    return {std::chrono::duration<double>(t1 - t0).count(), a1 - a0, n1 - n0};
+    return {std::chrono::duration<double>(t1 - t0).count(), c1 - c0, a1 - a0, n1 - n0};
   if (m.begun != 1 || m.ended != 1)
     throw std::logic_error("a variant must call begin_measure() and end_measure() once each "
                            "per repetition (or neither)");
-  return {std::chrono::duration<double>(m.t1 - m.t0).count(), m.a1 - m.a0, m.n1 - m.n0};
+  return {std::chrono::duration<double>(m.t1 - m.t0).count(), m.c1 - m.c0, m.a1 - m.a0,
+          m.n1 - m.n0};
 }
 
 bool write_all(int fd, const void* data, std::size_t n) {
@@ -168,12 +182,13 @@ template <class T> double median(std::vector<T> v) {
 
 nlohmann::ordered_json make_record(const workload& w, const variant& v, std::uint64_t ops,
                                    const std::vector<round_result>& rounds) {
-  std::vector<double> seconds;
+  std::vector<double> seconds, cpu;
   std::vector<std::uint64_t> allocs, news;
   long base = 0, peak = 0;
   for (const auto& r : rounds) {
     for (const auto& s : r.samples) {
       seconds.push_back(s.seconds);
+      cpu.push_back(s.cpu_seconds);
       allocs.push_back(s.allocations);
       news.push_back(s.new_calls);
     }
@@ -195,6 +210,8 @@ nlohmann::ordered_json make_record(const workload& w, const variant& v, std::uin
   rec["seconds_max"] = *std::max_element(seconds.begin(), seconds.end());
   rec["rate"] = n / secs;
   rec["ns_per_op"] = secs * 1e9 / n;
+  rec["cpu_seconds"] = median(cpu);
+  rec["cpu_ns_per_op"] = median(cpu) * 1e9 / n;
   rec["allocs_per_op"] = median(allocs) / n;
   rec["allocs_max"] = *std::max_element(allocs.begin(), allocs.end());
   rec["new_per_op"] = median(news) / n;
@@ -258,9 +275,11 @@ options parse(int argc, char** argv) {
 }
 
 void print_progress(const nlohmann::ordered_json& r) {
-  std::fprintf(stderr, "%-28s %9.3f M %s/s %9.2f ns/op %8.3f allocs/op  peak RSS %.1f MiB\n",
+  std::fprintf(stderr,
+               "%-28s %9.3f M %s/s %9.2f ns/op (cpu %.2f) %8.3f allocs/op  peak RSS %.1f MiB\n",
                r["name"].get<std::string>().c_str(), r["rate"].get<double>() / 1e6,
                r["unit"].get<std::string>().c_str(), r["ns_per_op"].get<double>(),
+               r["cpu_ns_per_op"].get<double>(),
                r["allocs_per_op"].get<double>(), double(r["peak_rss_kb"].get<long>()) / 1024);
 }
 
@@ -275,11 +294,13 @@ void begin_measure() noexcept {
   ++current_marks.begun;
   current_marks.n0 = operator_new_count();
   current_marks.a0 = allocation_count();
+  current_marks.c0 = cpu_now();
   current_marks.t0 = steady::now();
 }
 
 void end_measure() noexcept {
   current_marks.t1 = steady::now();
+  current_marks.c1 = cpu_now();
   current_marks.a1 = allocation_count();
   current_marks.n1 = operator_new_count();
   ++current_marks.ended;
