@@ -11,7 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-ALL_STAGES=(deps gcc asan probe traces fuzz)
+ALL_STAGES=(deps gcc asan tsan probe traces fuzz)
 STAGES=${ANYIO_CI_STAGES:-${ALL_STAGES[*]}}
 JOBS=${ANYIO_CI_JOBS:-$(nproc)}
 PROBE_SEEDS=${ANYIO_CI_PROBE_SEEDS:-20}
@@ -125,6 +125,18 @@ stage_asan() {
   run_ctest build/ci-asan
 }
 
+# ThreadSanitizer over the code that has threads of its own: today only the
+# sim trace file's writer thread (sim/trace_file.cpp), exercised by the sim
+# tests' traces of several write buffers and by every traced test there.
+stage_tsan() {
+  configure build/ci-tsan -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DANYIO_SANITIZE=thread \
+    -DANYIO_BUILD_TESTS=ON -DANYIO_BUILD_EXAMPLES=OFF
+  build build/ci-tsan sim_tests
+  step "sim_tests under TSan" env TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+    build/ci-tsan/tests/sim_tests
+}
+
 # The same seeds must give the same kernel events with g++ and clang++
 # (DESIGN.md: "same seed + same options => same trace, on any compiler").
 # clang builds only the probe and the libraries it needs. When the asan
@@ -183,6 +195,7 @@ stage_banner() {
     deps) echo "packages: install what is missing" ;;
     gcc) echo "g++ -Werror build, ctest (build/ci-gcc)" ;;
     asan) echo "ASan+UBSan build, ctest (build/ci-asan)" ;;
+    tsan) echo "TSan build of sim_tests, run (build/ci-tsan)" ;;
     probe) echo "determinism probe: g++ vs clang++ (and ASan), $PROBE_SEEDS seeds" ;;
     traces) echo "sim traces of 3 workloads: g++ vs clang++, $PROBE_SEEDS seeds, byte for byte" ;;
     fuzz) echo "libFuzzer on the trace reader, ${FUZZ_SECONDS}s (clang, ASan+UBSan)" ;;
