@@ -24,13 +24,6 @@
 
 namespace {
 
-// ANYIO_BENCH_KEEP_TRACE=1 leaves the last trace in the temp directory, to
-// look at what was measured.
-void remove_unless_kept(const std::string& path) {
-  const char* keep = std::getenv("ANYIO_BENCH_KEEP_TRACE");
-  if (keep == nullptr || std::string(keep) != "1") std::filesystem::remove(path);
-}
-
 anyio::task<> three_tasks(std::uint64_t steps) {
   const std::uint64_t each = steps / 3;
   co_await anyio::with_task_group([each](anyio::task_group& tg) -> anyio::task<> {
@@ -42,30 +35,9 @@ anyio::task<> three_tasks(std::uint64_t steps) {
   });
 }
 
-void run_sim(std::uint64_t steps, const std::string& trace) {
-  anyio::sim::options opts;
-  opts.seed = 1;
-  opts.trace_path = trace;
-  // The whole run is timed, so the traced variant pays for opening, the
-  // last write and closing its file (and for the writer thread).
-  anyio_bench::begin_measure();
-  auto r = anyio::sim::run_body([steps] { return three_tasks(steps); }, opts);
-  anyio_bench::end_measure();
-  if (!r.passed() || r.steps < steps) throw std::runtime_error("sim run did not finish");
-}
-
-void on_sim(std::uint64_t steps) { run_sim(steps, ""); }
-
-void on_sim_traced(std::uint64_t steps) {
-  auto path = (std::filesystem::temp_directory_path() / "anyio-bench-trace.jsonl").string();
-  run_sim(steps, path);
-  if (std::filesystem::file_size(path) < steps * 40) throw std::runtime_error("trace too small");
-  remove_unless_kept(path);
-}
-
 // Event-heavy steps: two producers hand messages to a consumer over an
 // unbuffered channel and the consumer sleeps now and then, so lines for
-// park, wake and clock jumps come between the decisions (about 3 lines per
+// park, wake and clock jumps come between the decisions (about 4 lines per
 // message).
 anyio::task<> channel_traffic(std::uint64_t messages) {
   auto [tx, rx] = anyio::create_memory_object_stream<std::uint64_t>(0);
@@ -90,24 +62,35 @@ anyio::task<> channel_traffic(std::uint64_t messages) {
   });
 }
 
-void run_traffic(std::uint64_t messages, const std::string& trace) {
+// One timed sim run of `work(ops)` (seed 1), traced to the temp directory
+// when `trace_file` is given. The whole run is timed, so the traced variant
+// pays for opening, the last write and closing its file (and for the writer
+// thread). The trace must hold at least `min_bytes_per_op` bytes per op;
+// ANYIO_BENCH_KEEP_TRACE=1 keeps it, to look at what was measured.
+void run_timed(anyio::task<> (*work)(std::uint64_t), std::uint64_t ops,
+               const char* trace_file = nullptr, std::uint64_t min_bytes_per_op = 0) {
   anyio::sim::options opts;
   opts.seed = 1;
-  opts.trace_path = trace;
+  if (trace_file != nullptr)
+    opts.trace_path = (std::filesystem::temp_directory_path() / trace_file).string();
   anyio_bench::begin_measure();
-  auto r = anyio::sim::run_body([messages] { return channel_traffic(messages); }, opts);
+  auto r = anyio::sim::run_body([work, ops] { return work(ops); }, opts);
   anyio_bench::end_measure();
-  if (!r.passed() || r.steps < messages) throw std::runtime_error("sim run did not finish");
+  if (!r.passed() || r.steps < ops) throw std::runtime_error("sim run did not finish");
+  if (trace_file == nullptr) return;
+  if (std::filesystem::file_size(opts.trace_path) < ops * min_bytes_per_op)
+    throw std::runtime_error("trace too small");
+  const char* keep = std::getenv("ANYIO_BENCH_KEEP_TRACE");
+  if (keep == nullptr || std::string(keep) != "1") std::filesystem::remove(opts.trace_path);
 }
 
-void on_traffic(std::uint64_t messages) { run_traffic(messages, ""); }
-
+void on_sim(std::uint64_t steps) { run_timed(three_tasks, steps); }
+void on_sim_traced(std::uint64_t steps) {
+  run_timed(three_tasks, steps, "anyio-bench-trace.jsonl", 40);
+}
+void on_traffic(std::uint64_t messages) { run_timed(channel_traffic, messages); }
 void on_traffic_traced(std::uint64_t messages) {
-  auto path = (std::filesystem::temp_directory_path() / "anyio-bench-events.jsonl").string();
-  run_traffic(messages, path);
-  if (std::filesystem::file_size(path) < messages * 100)
-    throw std::runtime_error("trace too small");
-  remove_unless_kept(path);
+  run_timed(channel_traffic, messages, "anyio-bench-events.jsonl", 100);
 }
 
 [[maybe_unused]] const int registered_events = anyio_bench::add({
