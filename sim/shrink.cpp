@@ -55,17 +55,36 @@ struct attempt {
 
 auto key(const schedule_stats& s) { return std::tie(s.preemptions, s.steps, s.decisions); }
 
+/// What shrinking takes from the failing trace. The trace is streamed, so a
+/// long failing run costs a task id per decision, not a parsed event.
+struct failing_run {
+  trace_header header;
+  trace_outcome outcome;
+  std::vector<detail::scripted_draw> draws;
+  std::vector<std::uint64_t> decisions;  // the task each decision ran
+};
+
+failing_run read_failing_run(const std::string& path) {
+  trace_reader r(path);
+  failing_run f;
+  f.header = r.header();
+  while (const trace_event* e = r.next()) {
+    if (e->kind == "draw") f.draws.push_back({e->bound, e->value, e->purpose});
+    if (e->kind == "decide") f.decisions.push_back(e->task);
+  }
+  f.outcome = r.outcome();
+  return f;
+}
+
 class shrinker {
  public:
-  shrinker(const body_fn& body, const trace& failing, const shrink_options& opts)
-      : body_(body), opts_(opts) {
+  shrinker(const body_fn& body, const failing_run& failing, const shrink_options& opts)
+      : body_(body), opts_(opts), draws_(failing.draws) {
     base_.seed = failing.header.seed;
     base_.test_name = failing.header.test;
     base_.strategy = strategy::replay;
     // A shrunk schedule may loop where the original did not: bound it.
     base_.max_steps = std::max<std::uint64_t>(failing.outcome.steps * 20, 100000);
-    for (const trace_event& e : failing.events)
-      if (e.kind == "draw") draws_.push_back(e);
     target_ = signature_of(failing.outcome.kind, failing.outcome.exception_type,
                            failing.outcome.message, failing.outcome.blocked);
   }
@@ -239,7 +258,7 @@ class shrinker {
   const body_fn& body_;
   shrink_options opts_;
   options base_;
-  std::vector<trace_event> draws_;
+  std::vector<detail::scripted_draw> draws_;
   signature target_;
   std::vector<std::uint64_t> recorded_;
   attempt best_;
@@ -261,15 +280,12 @@ std::string shrink_result::summary() const {
 
 shrink_result shrink(const body_fn& body, const std::string& failing_trace,
                      const std::string& out_path, const shrink_options& opts) {
-  trace t = read_trace(failing_trace);
-  if (t.outcome.kind == "passed")
+  failing_run f = read_failing_run(failing_trace);
+  if (f.outcome.kind == "passed")
     throw std::invalid_argument("shrink: " + failing_trace +
                                 " records a passing run; there is no failure to shrink");
-  shrinker s(body, t, opts);
-  std::vector<std::uint64_t> recorded;
-  for (const trace_event& e : t.events)
-    if (e.kind == "decide") recorded.push_back(e.task);
-  s.set_recorded(std::move(recorded));
+  shrinker s(body, f, opts);
+  s.set_recorded(std::move(f.decisions));
   return s.shrink(out_path);
 }
 

@@ -156,9 +156,8 @@ std::size_t sim_backend::scripted_choice(const ready_view& ready, std::size_t pr
 }
 
 std::size_t sim_backend::follow_decision(const ready_view& ready, std::size_t proposed) {
-  if (decision_pos_ >= script_->decisions.size()) return proposed;
-  const trace_event& d = script_->decisions[decision_pos_++];
-  std::size_t i = find_ready(ready, d.task);
+  if (decision_pos_ >= script_->decision_tasks.size()) return proposed;
+  std::size_t i = find_ready(ready, script_->decision_tasks[decision_pos_++]);
   return i < ready.size() ? i : proposed;
 }
 
@@ -171,7 +170,7 @@ std::uint64_t sim_backend::draw(std::uint64_t bound, std::string_view purpose) {
   // keeps it in step with the original run.
   std::uint64_t value = rng_.below(bound);
   if (script_ && draw_pos_ < script_->draws.size()) {
-    const trace_event& d = script_->draws[draw_pos_];
+    const scripted_draw& d = script_->draws[draw_pos_];
     if (d.bound == bound && d.purpose == purpose) {
       value = d.value;
       ++draw_pos_;

@@ -35,10 +35,20 @@ struct expectation {
   bool nondeterminism = false;  ///< report as nondeterminism_error
 };
 
+/// A recorded random draw, to serve again when a draw with the same
+/// purpose and bound comes.
+struct scripted_draw {
+  std::uint64_t bound = 0;
+  std::uint64_t value = 0;
+  std::string purpose{};
+};
+
 /// Decisions and draws to follow (strategy::replay / options::replay_path).
+/// Only what following needs is kept: a replay of a million-step trace holds
+/// a million decisions.
 struct script {
-  std::vector<trace_event> decisions;  ///< strict replay: decide events, in order
-  std::vector<trace_event> draws;      ///< draw events, in order
+  std::vector<std::uint64_t> decision_tasks;  ///< strict replay: the task each decide ran
+  std::vector<scripted_draw> draws;           ///< draw events, in order
   /// Shrinking and generated schedules: decision k runs task choices[k] if it
   /// is ready (by_index: ready[(choices[k]-1) % n]); 0, a missing entry or an
   /// absent task means the default, which keeps the previous task running.

@@ -60,21 +60,24 @@ options options_from_header(const trace_header& h, const options& base) {
   return opts;
 }
 
+// Streams the trace: the expectation needs every line's text (a strict
+// replay compares them byte for byte), the script only a task id per
+// decision and three fields per draw, so no parsed event is kept.
 replay_material load_replay(const options& base) {
-  trace t = read_trace(base.replay_path);
+  trace_reader r(base.replay_path);
   replay_material m;
-  m.opts = options_from_header(t.header, base);
+  m.opts = options_from_header(r.header(), base);
   m.expect = std::make_shared<expectation>();
   m.expect->source = base.replay_path;
-  m.expect->lines.push_back(t.header.text);
+  m.expect->lines.push_back(r.header().text);
   m.follow = std::make_shared<script>();
-  for (trace_event& e : t.events) {
-    m.expect->lines.push_back(e.text);
-    if (e.kind == "decide") m.follow->decisions.push_back(e);
-    if (e.kind == "draw") m.follow->draws.push_back(e);
+  while (const trace_event* e = r.next()) {
+    m.expect->lines.push_back(e->text);
+    if (e->kind == "decide") m.follow->decision_tasks.push_back(e->task);
+    if (e->kind == "draw") m.follow->draws.push_back({e->bound, e->value, e->purpose});
   }
-  m.expect->lines.push_back(t.outcome.text);
-  m.header = t.header.text;
+  m.expect->lines.push_back(r.outcome().text);
+  m.header = r.header().text;
   return m;
 }
 
@@ -141,7 +144,9 @@ bool determinism_check_requested(const options& opts) {
 options replay_options_for(const std::string& trace_path) {
   options base;
   base.replay_path = trace_path;
-  return options_from_header(read_trace(trace_path).header, base);
+  // Only the header: the backend reads and checks the rest when the replay
+  // starts (load_replay), and a large trace is not worth reading twice.
+  return options_from_header(trace_reader(trace_path).header(), base);
 }
 
 }  // namespace detail

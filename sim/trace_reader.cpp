@@ -3,7 +3,9 @@
 // schema requires is checked for presence and type before use, and the
 // first problem becomes a trace_error "<file>:<line>: field '<f>' ...". The
 // reader is fuzzed (tests/fuzz/), so nothing here may assume well-formed
-// input: no unchecked access, no exceptions other than trace_error.
+// input: no unchecked access, no exceptions other than trace_error. Traces
+// are streamed (trace_reader): a file is read in 64 KiB chunks, one line
+// and one event at a time; read_trace and parse_trace collect the events.
 #include <anyio/sim_trace.hpp>
 
 #include "trace_codec.hpp"
@@ -13,7 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <sstream>
+#include <optional>
 
 namespace anyio::sim {
 
@@ -116,17 +118,24 @@ trace_header parse_header(const line_reader& r) {
   return h;
 }
 
-std::vector<std::uint64_t> parse_ids(const line_reader& r, const char* field) {
-  std::vector<std::uint64_t> out;
+void parse_ids(const line_reader& r, const char* field, std::vector<std::uint64_t>& out) {
   for (const json& v : r.array(field)) {
     if (!v.is_number_unsigned()) r.fail(field, "must hold non-negative integers");
     out.push_back(v.get<std::uint64_t>());
   }
-  return out;
 }
 
-trace_event parse_event(const line_reader& r) {
-  trace_event e;
+/// Fills `e`, which holds the previous line's event: every field is reset,
+/// but the line's text and the ready list keep their storage, so reading an
+/// event seldom allocates.
+void parse_event(const line_reader& r, trace_event& e) {
+  std::string text = std::move(e.text);
+  std::vector<std::uint64_t> ready = std::move(e.ready);
+  e = trace_event{};
+  text.clear();
+  ready.clear();
+  e.text = std::move(text);
+  e.ready = std::move(ready);
   e.line = r.line();
   e.step = r.u64("i");
   e.time = r.i64("t");
@@ -153,7 +162,7 @@ trace_event parse_event(const line_reader& r) {
     e.outcome = r.str("outcome");
     e.failed = r.boolean("failed");
   } else if (k == "decide") {
-    e.ready = parse_ids(r, "ready");
+    parse_ids(r, "ready", e.ready);
     if (e.ready.size() > codec::max_ready_listed)
       r.fail("ready", "lists more than " + std::to_string(codec::max_ready_listed) +
                           " tasks (past that, 'ready_total' counts them)");
@@ -176,7 +185,6 @@ trace_event parse_event(const line_reader& r) {
   } else if (k != "step" && k != "cancelled") {
     r.fail("ev", "has unknown event kind \"" + k + "\"");
   }
-  return e;
 }
 
 trace_outcome parse_outcome(const line_reader& r) {
@@ -219,83 +227,177 @@ bool nesting_too_deep(std::string_view line) {
   return false;
 }
 
+[[noreturn]] void fail_at(const std::string& source, std::uint64_t line,
+                          const std::string& problem) {
+  throw trace_error(source + ":" + std::to_string(line) + ": " + problem, line, "");
+}
+
+json parse_object(const std::string& source, std::uint64_t line_no, std::string_view line) {
+  if (nesting_too_deep(line)) fail_at(source, line_no, "JSON nested too deeply");
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) fail_at(source, line_no, "not a JSON object");
+  return j;
+}
+
+constexpr std::size_t chunk_size = 64 * 1024;
+
 }  // namespace
 
-trace parse_trace(std::string_view text, const std::string& source) {
-  trace t;
-  t.source = source;
-  std::uint64_t line_no = 0;
-  bool have_header = false;
-  bool have_outcome = false;
+struct trace_reader::impl {
+  std::string source;
+  // The input: a file read through a 64 KiB buffer, or text in memory.
+  // The buffer is declared before the stream so that it outlives it.
+  bool from_file = false;
+  std::unique_ptr<char[]> buffer;
+  std::ifstream file;
+  std::string file_line;
+  std::string_view text;
   std::size_t pos = 0;
-  // A UTF-8 byte order mark and CRLF line ends (an editor on Windows) do not
-  // change the trace: without this, replay and diff would report a
-  // divergence on lines that look identical.
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") pos = 3;
-  while (pos < text.size()) {
+
+  std::uint64_t line_no = 0;  ///< lines read so far, blank ones included
+  trace_header header;
+  trace_event event;
+  trace_outcome outcome;
+  std::uint64_t events = 0;
+  bool done = false;
+  std::optional<trace_error> error;
+
+  bool raw_line(std::string_view& line);
+  bool next_line(std::string_view& line);
+  void read_header();
+  const trace_event* advance();
+};
+
+bool trace_reader::impl::raw_line(std::string_view& line) {
+  if (!from_file) {
+    if (pos >= text.size()) return false;
     std::size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
+    line = text.substr(pos, end - pos);
     pos = end + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;
-    if (have_outcome)
-      throw trace_error(source + ":" + std::to_string(line_no) +
-                            ": unexpected line after the outcome line",
-                        line_no, "");
-    if (nesting_too_deep(line))
-      throw trace_error(source + ":" + std::to_string(line_no) + ": JSON nested too deeply",
-                        line_no, "");
-    json j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object())
-      throw trace_error(source + ":" + std::to_string(line_no) + ": not a JSON object", line_no,
-                        "");
-    line_reader r(source, line_no, j);
-    if (!have_header) {
-      t.header = parse_header(r);
-      t.header.text = std::string(line);
-      have_header = true;
-    } else if (j.contains("outcome") && !j.contains("ev")) {
-      t.outcome = parse_outcome(r);
-      t.outcome.text = std::string(line);
-      have_outcome = true;
-    } else {
-      t.events.push_back(parse_event(r));
-      t.events.back().text = std::string(line);
-    }
+    return true;
   }
-  if (!have_header) throw trace_error(source + ": empty trace (no header line)", 0, "");
-  if (!have_outcome)
+  if (!std::getline(file, file_line)) {
+    if (file.bad()) throw trace_error(source + ": cannot read trace file", 0, "");
+    return false;
+  }
+  line = file_line;
+  return true;
+}
+
+/// The next line with anything on it, without its line end; false at the
+/// end of the input. Blank lines still count for line numbers.
+bool trace_reader::impl::next_line(std::string_view& line) {
+  while (raw_line(line)) {
+    ++line_no;
+    // A UTF-8 byte order mark and CRLF line ends (an editor on Windows) do
+    // not change the trace: without this, replay and diff would report a
+    // divergence on lines that look identical.
+    if (line_no == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty()) return true;
+  }
+  return false;
+}
+
+void trace_reader::impl::read_header() {
+  std::string_view line;
+  if (!next_line(line)) throw trace_error(source + ": empty trace (no header line)", 0, "");
+  const json j = parse_object(source, line_no, line);
+  header = parse_header(line_reader(source, line_no, j));
+  header.text = std::string(line);
+}
+
+const trace_event* trace_reader::impl::advance() {
+  std::string_view line;
+  if (!next_line(line))
     throw trace_error(source + ": truncated: no outcome line after line " +
                           std::to_string(line_no) + " (the run did not finish writing it)",
                       line_no, "");
-  return t;
+  const json j = parse_object(source, line_no, line);
+  const line_reader r(source, line_no, j);
+  if (!j.contains("outcome") || j.contains("ev")) {
+    parse_event(r, event);
+    event.text.assign(line);
+    ++events;
+    return &event;
+  }
+  outcome = parse_outcome(r);
+  outcome.text = std::string(line);
+  // Only blank lines may follow, so a trace that next() ends is one that
+  // read_trace accepts.
+  if (next_line(line)) fail_at(source, line_no, "unexpected line after the outcome line");
+  done = true;
+  return nullptr;
 }
 
-trace read_trace(const std::string& path) {
+trace_reader::trace_reader(const std::string& path) : impl_(std::make_unique<impl>()) {
+  impl& m = *impl_;
+  m.source = path;
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw trace_error(path + ": is a directory, not a trace file", 0, "");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw trace_error(path + ": cannot open trace file", 0, "");
-  // Read in one piece: a million-event trace is ~70 MB, and a stringstream
-  // would hold it twice.
-  std::string text;
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (size > 0) {
-    text.resize(static_cast<std::size_t>(size));
-    in.read(text.data(), size);
-    text.resize(static_cast<std::size_t>(in.gcount()));
-  } else {
-    std::ostringstream buf;  // not seekable (a pipe): read to the end
-    buf << in.rdbuf();
-    text = buf.str();
+  // The buffer must be installed before the file is opened to take effect.
+  m.buffer = std::make_unique<char[]>(chunk_size);
+  m.file.rdbuf()->pubsetbuf(m.buffer.get(), chunk_size);
+  m.file.open(path, std::ios::binary);
+  if (!m.file) throw trace_error(path + ": cannot open trace file", 0, "");
+  m.from_file = true;
+  m.read_header();
+}
+
+trace_reader::trace_reader(std::string_view text, std::string source)
+    : impl_(std::make_unique<impl>()) {
+  impl_->source = std::move(source);
+  impl_->text = text;
+  impl_->read_header();
+}
+
+trace_reader::trace_reader(trace_reader&&) noexcept = default;
+trace_reader& trace_reader::operator=(trace_reader&&) noexcept = default;
+trace_reader::~trace_reader() = default;
+
+const std::string& trace_reader::source() const noexcept { return impl_->source; }
+const trace_header& trace_reader::header() const noexcept { return impl_->header; }
+std::uint64_t trace_reader::events_read() const noexcept { return impl_->events; }
+
+const trace_event* trace_reader::next() {
+  impl& m = *impl_;
+  if (m.error) throw *m.error;
+  if (m.done) return nullptr;
+  try {
+    return m.advance();
+  } catch (const trace_error& e) {
+    m.error = e;  // the reader stays at the bad line: every later call reports it
+    throw;
   }
-  if (in.bad()) throw trace_error(path + ": cannot read trace file", 0, "");
-  return parse_trace(text, path);
+}
+
+const trace_outcome& trace_reader::outcome() const {
+  if (!impl_->done)
+    throw std::logic_error("trace_reader::outcome() before next() returned nullptr");
+  return impl_->outcome;
+}
+
+namespace {
+trace read_all(trace_reader& r) {
+  trace t;
+  t.source = r.source();
+  t.header = r.header();
+  while (const trace_event* e = r.next()) t.events.push_back(*e);
+  t.outcome = r.outcome();
+  return t;
+}
+}  // namespace
+
+trace parse_trace(std::string_view text, const std::string& source) {
+  trace_reader r(text, source);
+  return read_all(r);
+}
+
+trace read_trace(const std::string& path) {
+  trace_reader r(path);
+  return read_all(r);
 }
 
 }  // namespace anyio::sim

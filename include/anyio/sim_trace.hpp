@@ -4,11 +4,13 @@
 // and type — and reports the first problem as a trace_error naming the file,
 // the line and the field, so a truncated, corrupted or foreign file is an
 // error message, never a crash. Used by replay, the anyio-sim tool and the
-// shrinker.
+// shrinker. trace_reader streams a trace line by line in constant memory;
+// read_trace / parse_trace load a whole trace, for traces known to be small.
 #pragma once
 #include <anyio/backend.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -85,9 +87,54 @@ struct trace {
   trace_outcome outcome{};
 };
 
+/// Reads a trace one event at a time, holding one line and one event, so a
+/// trace of millions of events takes as little memory as one of ten. It
+/// checks exactly what read_trace checks, with the same messages, in file
+/// order: a problem on line 7 is thrown by the next() that reaches line 7.
+/// A moved-from reader may only be assigned to or destroyed.
+/// ```
+/// trace_reader r(path);                      // the header is read here
+/// while (const trace_event* e = r.next()) {  // valid until the next call
+///   ...
+/// }
+/// use(r.outcome());
+/// ```
+class trace_reader {
+ public:
+  /// Opens the file and reads its header line; throws trace_error.
+  explicit trace_reader(const std::string& path);
+  /// Over a trace in memory; `text` must outlive the reader. `source` names
+  /// it in messages.
+  trace_reader(std::string_view text, std::string source);
+  trace_reader(trace_reader&&) noexcept;
+  trace_reader& operator=(trace_reader&&) noexcept;
+  ~trace_reader();
+
+  /// The file name (or `source`), for messages.
+  const std::string& source() const noexcept;
+  const trace_header& header() const noexcept;
+  /// The next event, or nullptr once the outcome line has been read and
+  /// nothing but blank lines follows it; then outcome() is valid. The event
+  /// is overwritten by the next call. Throws trace_error at the first
+  /// malformed line, at the end of a file without an outcome line
+  /// (truncated) and for a line after the outcome; a reader that threw
+  /// throws the same error again.
+  const trace_event* next();
+  /// How many events next() has returned.
+  std::uint64_t events_read() const noexcept;
+  /// The outcome line; throws std::logic_error before next() returned nullptr.
+  const trace_outcome& outcome() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
 /// Parse a whole trace; throws trace_error naming `source`, line and field.
 trace parse_trace(std::string_view text, const std::string& source = "<trace>");
-/// Read and parse a trace file; throws trace_error (also if unreadable).
+/// Read and parse a trace file; throws trace_error (also if unreadable). It
+/// holds every event: a million-event trace takes most of a gigabyte, where
+/// trace_reader takes kilobytes.
 trace read_trace(const std::string& path);
 
 }  // namespace anyio::sim

@@ -3,10 +3,11 @@
 // compared exactly as written — the encoder writes equal bytes for equal
 // runs, so any difference is real — and the report gives the line numbers,
 // both lines, the task involved and the events just before, which is what a
-// reader needs to see why a replay or a determinism check diverged.
+// reader needs to see why a replay or a determinism check diverged. Both
+// traces are streamed in lockstep; only the last --context lines are kept.
 #include "tool.hpp"
 
-#include <algorithm>
+#include <optional>
 
 namespace anyio::sim::tool {
 
@@ -24,43 +25,96 @@ const char* const diff_usage =
 
 namespace {
 
-/// One comparable line of a trace: the events, then the outcome.
-struct line_ref {
+/// A body line (an event, or the outcome) as the report shows it.
+struct shown_line {
   std::uint64_t line = 0;
-  const std::string* text = nullptr;
-  const trace_event* event = nullptr;  ///< null for the outcome line
+  std::string text;
+  std::string who;
 };
 
-std::vector<line_ref> body_lines(const trace& t) {
-  std::vector<line_ref> out;
-  out.reserve(t.events.size() + 1);
-  for (const trace_event& e : t.events) out.push_back({e.line, &e.text, &e});
-  std::uint64_t last = t.events.empty() ? 1 : t.events.back().line;
-  out.push_back({last + 1, &t.outcome.text, nullptr});
-  return out;
+std::string who(const trace_event* e) {
+  if (e == nullptr) return "the outcome line";
+  std::string what = e->kind + " at step " + std::to_string(e->step) + ", t=" +
+                     seconds(e->time, decimals_for(e->time));
+  if (e->task == 0) return what;
+  return "task " + std::to_string(e->task) + " '" + printable(e->name) + "', " + what;
 }
 
-std::string who(const line_ref& r) {
-  if (r.event == nullptr) return "the outcome line";
-  const trace_event& e = *r.event;
-  std::string what = e.kind + " at step " + std::to_string(e.step) + ", t=" +
-                     seconds(e.time, decimals_for(e.time));
-  if (e.task == 0) return what;
-  return "task " + std::to_string(e.task) + " '" + printable(e.name) + "', " + what;
+/// One trace walked line by line: the current event, or the outcome once
+/// the events are over.
+struct walker {
+  trace_reader& r;
+  const trace_event* event = nullptr;
+  std::uint64_t last_line = 1;  ///< the previous event's line (1: the header)
+
+  void advance() {
+    if (event != nullptr) last_line = event->line;
+    event = r.next();
+  }
+  const std::string& text() const { return event ? event->text : r.outcome().text; }
+  /// The outcome's line is counted from the last event, as the report always has.
+  shown_line shown() const { return {event ? event->line : last_line + 1, text(), who(event)}; }
+};
+
+void drain(trace_reader& r) {
+  while (r.next() != nullptr) {
+  }
 }
 
-void print_difference(output& out, const trace& a, const trace& b, const line_ref& la,
-                      const line_ref& lb) {
-  out.print("first difference: " + a.source + " line " + std::to_string(la.line) + ", " +
-            b.source + " line " + std::to_string(lb.line));
-  out.print("  A: " + printable(*la.text));
-  out.print("  B: " + printable(*lb.text));
-  const std::string wa = who(la), wb = who(lb);
-  if (wa == wb) {
-    out.print("  " + wa);
+/// Runs `f`, an operation on B. A is checked to its end first, as it was
+/// when diff read A whole before B: B's error is reported only if A has none.
+template <class F> void on_b(trace_reader& a, F f) {
+  try {
+    f();
+  } catch (const trace_error&) {
+    drain(a);
+    throw;
+  }
+}
+
+struct comparison {
+  std::uint64_t same = 0;              ///< equal body lines before the difference
+  std::optional<shown_line> a, b;      ///< the first lines that differ, if any
+  std::vector<shown_line> context;     ///< the last shared lines, oldest first
+};
+
+comparison compare(trace_reader& ra, trace_reader& rb, std::size_t context) {
+  comparison c;
+  std::vector<shown_line> ring(context);  // the last `context` shared lines of A
+  walker a{ra}, b{rb};
+  a.advance();
+  on_b(ra, [&] { b.advance(); });
+  // Both end with their outcome line, which no event line can equal.
+  while (a.event && b.event && a.event->text == b.event->text) {
+    if (context > 0) ring[c.same % context] = {a.event->line, a.event->text, {}};
+    ++c.same;
+    a.advance();
+    on_b(ra, [&] { b.advance(); });
+  }
+  if (a.event || b.event || a.text() != b.text()) {
+    c.a = a.shown();
+    c.b = b.shown();
+    const std::uint64_t kept = std::min<std::uint64_t>(c.same, context);
+    for (std::uint64_t k = c.same - kept; k < c.same; ++k)
+      c.context.push_back(std::move(ring[k % context]));
+  }
+  // Both traces are checked to the end, as before a report is printed.
+  drain(ra);
+  on_b(ra, [&] { drain(rb); });
+  return c;
+}
+
+void print_difference(output& out, const trace_reader& a, const trace_reader& b,
+                      const shown_line& la, const shown_line& lb) {
+  out.print("first difference: " + a.source() + " line " + std::to_string(la.line) + ", " +
+            b.source() + " line " + std::to_string(lb.line));
+  out.print("  A: " + printable(la.text));
+  out.print("  B: " + printable(lb.text));
+  if (la.who == lb.who) {
+    out.print("  " + la.who);
   } else {
-    out.print("  in A: " + wa);
-    out.print("  in B: " + wb);
+    out.print("  in A: " + la.who);
+    out.print("  in B: " + lb.who);
   }
 }
 
@@ -75,39 +129,33 @@ int run_diff(const std::vector<std::string>& args) {
   if (a.operands().size() != 2)
     throw usage_error("expected two traces A B, got " + std::to_string(a.operands().size()));
   const std::uint64_t context = a.number("--context", 3, 0, 1000);
-  trace ta = read_trace(a.operands()[0]);
-  trace tb = read_trace(a.operands()[1]);
+  trace_reader ra(a.operands()[0]);
+  std::optional<trace_reader> rb;
+  on_b(ra, [&] { rb.emplace(a.operands()[1]); });
+  const comparison c = compare(ra, *rb, context);
   output out;
   bool differ = false;
-  if (ta.header.text != tb.header.text) {
+  if (ra.header().text != rb->header().text) {
     differ = true;
     out.print("headers differ (line 1):");
-    out.print("  A: " + printable(ta.header.text));
-    out.print("  B: " + printable(tb.header.text));
+    out.print("  A: " + printable(ra.header().text));
+    out.print("  B: " + printable(rb->header().text));
   }
-  const std::vector<line_ref> la = body_lines(ta), lb = body_lines(tb);
-  const std::size_t n = std::min(la.size(), lb.size());
-  std::size_t i = 0;
-  while (i < n && *la[i].text == *lb[i].text) ++i;
-  if (i == la.size() && i == lb.size()) {
+  if (!c.a) {
     if (differ) {
-      out.print("events and outcome identical (" + std::to_string(ta.events.size()) +
+      out.print("events and outcome identical (" + std::to_string(ra.events_read()) +
                 " events)");
       return exit_found;
     }
-    out.print("identical: " + std::to_string(ta.events.size()) + " events, outcome " +
-              ta.outcome.kind);
+    out.print("identical: " + std::to_string(ra.events_read()) + " events, outcome " +
+              ra.outcome().kind);
     return exit_ok;
   }
-  // Both lists end with their outcome line, which no event line can equal,
-  // so i < n already; the min() only guards the index.
-  i = std::min(i, n - 1);
-  print_difference(out, ta, tb, la[i], lb[i]);
-  out.print("  " + std::to_string(i) + " events before it are the same");
-  const std::size_t from = i > context ? i - context : 0;
-  if (from < i) out.print("  the last shared events:");
-  for (std::size_t k = from; k < i; ++k)
-    out.print("    line " + std::to_string(la[k].line) + ": " + printable(*la[k].text));
+  print_difference(out, ra, *rb, *c.a, *c.b);
+  out.print("  " + std::to_string(c.same) + " events before it are the same");
+  if (!c.context.empty()) out.print("  the last shared events:");
+  for (const shown_line& l : c.context)
+    out.print("    line " + std::to_string(l.line) + ": " + printable(l.text));
   return exit_found;
 }
 

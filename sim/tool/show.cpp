@@ -5,11 +5,15 @@
 // (lane) so a reader can follow one task down the page; scheduler events
 // (clock jumps, deadlines, draws) are marked '*'. When the tasks do not fit
 // the width, each line is labelled with its task instead. The outcome, with
-// the blocked tasks of a deadlock, comes last.
+// the blocked tasks of a deadlock, comes last. The trace is read twice, the
+// first time for the lanes and column widths, and never held in memory.
 #include "tool.hpp"
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <unordered_map>
 #include <utility>
 
@@ -50,14 +54,44 @@ void pad_to(std::string& l, std::size_t col) {
   l.append(l.size() <= col ? col - l.size() : 1, ' ');
 }
 
+/// A trace to read twice. A file is opened again; a pipe cannot be, so its
+/// text is kept for the second pass (the text alone: parsed, a trace takes
+/// about ten times its size).
+class trace_source {
+ public:
+  explicit trace_source(const std::string& path);
+  trace_reader open() const {
+    return text_ ? trace_reader(*text_, path_) : trace_reader(path_);
+  }
+
+ private:
+  std::string path_;
+  std::optional<std::string> text_;
+};
+
+trace_source::trace_source(const std::string& path) : path_(path) {
+  using type = std::filesystem::file_type;
+  std::error_code ec;
+  const type t = std::filesystem::status(path, ec).type();
+  // Missing files, directories and unopenable ones: the reader reports them.
+  if (ec || t == type::regular || t == type::directory || t == type::not_found) return;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return;
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw trace_error(path + ": cannot read trace file", 0, "");
+  text_ = text.str();
+}
+
 class timeline {
  public:
-  timeline(const trace& t, std::optional<std::uint64_t> only, bool steps, std::size_t width)
-      : t_(t), only_(only), steps_(steps), width_(width) {}
+  timeline(const trace_source& source, const std::string& path,
+           std::optional<std::uint64_t> only, bool steps, std::size_t width)
+      : source_(source), path_(path), only_(only), steps_(steps), width_(width) {}
   void print(output& out, const std::string& program);
 
  private:
-  void collect_tasks();
+  void collect_tasks(trace_reader& r);
   void layout();
   void header(output& out, const std::string& program);
   void lane_header(output& out);
@@ -68,7 +102,12 @@ class timeline {
   std::string label(std::uint64_t id) const;
   std::string subject(std::uint64_t id) const;
 
-  const trace& t_;
+  const trace_source& source_;
+  std::string path_;
+  trace_header header_;
+  std::uint64_t events_ = 0;
+  std::int64_t last_time_ = 0;   ///< the latest event time (0 without events)
+  std::uint64_t last_step_ = 0;  ///< the highest event step
   std::optional<std::uint64_t> only_;
   bool steps_;
   std::size_t width_;
@@ -79,7 +118,7 @@ class timeline {
   bool columns_ = true;
 };
 
-void timeline::collect_tasks() {
+void timeline::collect_tasks(trace_reader& r) {
   std::unordered_map<std::string, std::uint64_t> first_with_name;
   auto add = [&](std::uint64_t id, const std::string& name) {
     if (id == 0 || tasks_.count(id) != 0) return;
@@ -90,20 +129,20 @@ void timeline::collect_tasks() {
     auto [it, fresh] = first_with_name.emplace(info.name, id);
     if (!fresh) info.unique_name = tasks_[it->second].unique_name = false;
   };
-  for (const trace_event& e : t_.events) {
-    add(e.task, e.name);
-    decimals_ = std::max(decimals_, decimals_for(e.time));
+  header_ = r.header();
+  while (const trace_event* e = r.next()) {
+    add(e->task, e->name);
+    decimals_ = std::max(decimals_, decimals_for(e->time));
+    last_time_ = events_ == 0 ? e->time : std::max(last_time_, e->time);
+    last_step_ = events_ == 0 ? e->step : std::max(last_step_, e->step);
+    ++events_;
   }
-  decimals_ = std::max(decimals_, decimals_for(t_.outcome.time));
+  decimals_ = std::max(decimals_, decimals_for(r.outcome().time));
 }
 
 void timeline::layout() {
-  std::int64_t last_time = t_.events.empty() ? 0 : t_.events.back().time;
-  std::uint64_t last_step = t_.events.empty() ? 0 : t_.events.back().step;
-  for (const trace_event& e : t_.events) last_time = std::max(last_time, e.time);
-  for (const trace_event& e : t_.events) last_step = std::max(last_step, e.step);
-  time_w_ = std::max<std::size_t>(6, 2 + seconds(last_time, decimals_).size());
-  step_w_ = std::max<std::size_t>(4, std::to_string(last_step).size());
+  time_w_ = std::max<std::size_t>(6, 2 + seconds(last_time_, decimals_).size());
+  step_w_ = std::max<std::size_t>(4, std::to_string(last_step_).size());
   prefix_w_ = time_w_ + 2 + step_w_ + 2;
   const std::size_t lanes = only_ ? 1 : std::max<std::size_t>(1, order_.size());
   const std::size_t room = width_ > prefix_w_ ? width_ - prefix_w_ : 0;
@@ -127,15 +166,15 @@ std::string timeline::subject(std::uint64_t id) const {
 }
 
 void timeline::header(output& out, const std::string& program) {
-  const trace_header& h = t_.header;
-  out.print("anyio-sim trace " + printable(t_.source));
+  const trace_header& h = header_;
+  out.print("anyio-sim trace " + printable(path_));
   out.print("  test      " + printable(h.test));
   out.print("  seed      " + std::to_string(h.seed));
   out.print("  strategy  " + describe_strategy(h));
   out.print("  limits    " + describe_limits(h));
   out.print("  replay    " + printable(program + " " + shell_quote(h.test) + " --anyio-replay " +
-                                      shell_quote(t_.source)));
-  out.print("  events    " + std::to_string(t_.events.size()) + ", tasks " +
+                                      shell_quote(path_)));
+  out.print("  events    " + std::to_string(events_) + ", tasks " +
             std::to_string(order_.size()));
   out.print("");
 }
@@ -249,14 +288,19 @@ void timeline::event(output& out, const trace_event& e) {
 }
 
 void timeline::print(output& out, const std::string& program) {
-  collect_tasks();
+  // The first pass also checks the whole trace, so a malformed one prints
+  // nothing but the error.
+  trace_reader first = source_.open();
+  collect_tasks(first);
   if (only_ && tasks_.count(*only_) == 0)
-    throw usage_error("there is no task " + std::to_string(*only_) + " in " + t_.source + " (" +
+    throw usage_error("there is no task " + std::to_string(*only_) + " in " + path_ + " (" +
                       std::to_string(order_.size()) + " tasks; 'anyio-sim stats' lists them)");
   layout();
   header(out, program);
   lane_header(out);
-  for (const trace_event& e : t_.events) {
+  trace_reader r = source_.open();
+  while (const trace_event* next = r.next()) {
+    const trace_event& e = *next;
     if (wanted(e)) {
       event(out, e);
     } else if (e.task != 0) {
@@ -265,7 +309,7 @@ void timeline::print(output& out, const std::string& program) {
     }
   }
   out.print("");
-  for (const std::string& line : describe_outcome(t_.outcome)) out.print(line);
+  for (const std::string& line : describe_outcome(r.outcome())) out.print(line);
 }
 
 std::size_t default_width() {
@@ -293,9 +337,10 @@ int run_show(const std::vector<std::string>& args) {
   std::optional<std::uint64_t> only;
   if (a.value("--task")) only = a.number("--task", 0, 1, UINT64_MAX);
   const std::size_t width = a.number("--width", default_width(), 40, 1000);
-  trace t = read_trace(a.operands()[0]);
+  const std::string& path = a.operands()[0];
+  const trace_source source(path);
   output out;
-  timeline(t, only, !a.flag("--no-steps"), width)
+  timeline(source, path, only, !a.flag("--no-steps"), width)
       .print(out, a.value("--program").value_or("<test-binary>"));
   return exit_ok;
 }

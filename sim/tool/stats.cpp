@@ -4,7 +4,8 @@
 // decisions and preemptions, clock jumps and virtual time, the outcome. A
 // preemption is a decision that did not pick the task that ran the previous
 // step although that task was ready: the context switches a shrinker tries
-// to remove, and the measure pct's depth bounds.
+// to remove, and the measure pct's depth bounds. The trace is streamed:
+// memory grows with the number of tasks, not of events.
 #include "tool.hpp"
 
 #include <algorithm>
@@ -75,10 +76,11 @@ void count_decision(run_counts& c, const trace_event& e, std::uint64_t previous)
   if (previous != 0 && was_ready && e.task != previous) ++c.preemptions;
 }
 
-run_counts count(const trace& t) {
+run_counts count(trace_reader& r) {
   run_counts c;
   step_tracker steps;
-  for (const trace_event& e : t.events) {
+  while (const trace_event* next = r.next()) {
+    const trace_event& e = *next;
     const std::size_t k = kind_index(e.kind);
     if (k < kinds.size()) ++c.per_kind[k];
     // Every kind but deadline, draw and clock names a task (the reader
@@ -156,20 +158,22 @@ int run_stats(const std::vector<std::string>& args) {
     throw usage_error(a.operands().empty() ? "no TRACE given"
                                            : "expected one TRACE, got " +
                                                  std::to_string(a.operands().size()));
-  trace t = read_trace(a.operands()[0]);
-  run_counts c = count(t);
+  trace_reader r(a.operands()[0]);
+  const run_counts c = count(r);
+  const trace_header& h = r.header();
+  const trace_outcome& o = r.outcome();
   output out;
-  std::vector<std::string> outcome = describe_outcome(t.outcome);
+  std::vector<std::string> outcome = describe_outcome(o);
   outcome[0].replace(0, std::string("outcome: ").size(), "outcome       ");
-  out.print("trace         " + printable(t.source));
-  out.print("test          " + printable(t.header.test) + " (seed " +
-            std::to_string(t.header.seed) + ", strategy " + describe_strategy(t.header) + ")");
+  out.print("trace         " + printable(r.source()));
+  out.print("test          " + printable(h.test) + " (seed " + std::to_string(h.seed) +
+            ", strategy " + describe_strategy(h) + ")");
   for (const std::string& line : outcome) out.print(line);
-  out.print("virtual time  " + human_duration(t.outcome.time) + " (" +
-            std::to_string(c.clock_jumps) + " clock jump" + (c.clock_jumps == 1 ? ")" : "s)"));
+  out.print("virtual time  " + human_duration(o.time) + " (" + std::to_string(c.clock_jumps) +
+            " clock jump" + (c.clock_jumps == 1 ? ")" : "s)"));
   std::uint64_t steps = 0;
   for (const auto& [id, tc] : c.tasks) steps += tc.steps;
-  out.print("events        " + std::to_string(t.events.size()));
+  out.print("events        " + std::to_string(r.events_read()));
   for (std::size_t k = 0; k < kinds.size(); ++k)
     out.print("  " + pad_right(kinds[k], 10) + pad_left(std::to_string(c.per_kind[k]), 10));
   out.print("decisions     " + std::to_string(c.decisions) + " (largest ready set: " +
@@ -178,9 +182,8 @@ int run_stats(const std::vector<std::string>& args) {
             percent(c.preemptions, c.decisions));
   // The two counts differ only in a trace that was cut or edited.
   out.print("steps         " + std::to_string(steps) +
-            (steps == t.outcome.steps ? std::string()
-                                      : " (but the outcome line says " +
-                                            std::to_string(t.outcome.steps) + ")"));
+            (steps == o.steps ? std::string()
+                              : " (but the outcome line says " + std::to_string(o.steps) + ")"));
   out.print("draws         " + std::to_string(c.draws));
   print_tasks(out, c);
   return exit_ok;

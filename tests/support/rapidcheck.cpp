@@ -70,7 +70,7 @@ class interleaving_check {
     scratch_ = path(".last.jsonl");
     kept_ = path(".counterexample.jsonl");
     const std::string& replay = testing::mode().replay_path;
-    replaying_ = !replay.empty() && sim::read_trace(replay).header.test == name;
+    replaying_ = !replay.empty() && sim::trace_reader(replay).header().test == name;
     metadata_.id = name;
     metadata_.description = name;
     params_ = rcd::configuration().testParams;
