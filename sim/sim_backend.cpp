@@ -30,6 +30,7 @@ sim_backend::sim_backend(const options& opts, std::shared_ptr<recording> record,
   if (expect_) {
     expect_source_ = expect_->source;
     nondeterminism_ = expect_->nondeterminism;
+    expect_unfinished_ = expect_->unfinished;
   }
   if (!opts_.trace_path.empty()) file_ = std::make_unique<trace_file>(opts_.trace_path);
 }
@@ -289,6 +290,9 @@ void sim_backend::report_divergence() {
   if (d.expected == "<end of trace>") {
     what = "the run went on past the end of " + expect_source_ + " at line " +
            std::to_string(d.line) + " " + d.where + ":\n  actual:   " + d.actual;
+    if (expect_unfinished_)
+      what += "\n  (the recorded run stopped there without an outcome line: it crashed or was "
+              "killed, and this run did not)";
   } else {
     what = (nondeterminism_ ? "nondeterminism: seed " + std::to_string(opts_.seed) +
                                   " ran differently the second time, from line "

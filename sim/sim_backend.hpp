@@ -33,6 +33,7 @@ struct expectation {
   std::vector<std::string> lines;
   std::string source;        ///< for messages: a trace path, or "the first run"
   bool nondeterminism = false;  ///< report as nondeterminism_error
+  bool unfinished = false;      ///< the recorded run stopped without an outcome line
 };
 
 /// A recorded random draw, to serve again when a draw with the same
@@ -132,6 +133,7 @@ class sim_backend final : public backend, private instrument {
   std::shared_ptr<const expectation> expect_;
   std::string expect_source_;
   bool nondeterminism_ = false;
+  bool expect_unfinished_ = false;
   std::shared_ptr<const script> script_;
   std::size_t expect_pos_ = 0;
   std::size_t decision_pos_ = 0;

@@ -64,7 +64,9 @@ options options_from_header(const trace_header& h, const options& base) {
 // replay compares them byte for byte), the script only a task id per
 // decision and three fields per draw, so no parsed event is kept.
 replay_material load_replay(const options& base) {
-  trace_reader r(base.replay_path);
+  // An unfinished trace (the recorded run crashed) is followed up to where
+  // it stops, so the replay reaches the crash again.
+  trace_reader r(base.replay_path, unfinished_trace::accept);
   replay_material m;
   m.opts = options_from_header(r.header(), base);
   m.expect = std::make_shared<expectation>();
@@ -76,7 +78,10 @@ replay_material load_replay(const options& base) {
     if (e->kind == "decide") m.follow->decision_tasks.push_back(e->task);
     if (e->kind == "draw") m.follow->draws.push_back({e->bound, e->value, e->purpose});
   }
-  m.expect->lines.push_back(r.outcome().text);
+  if (r.finished())
+    m.expect->lines.push_back(r.outcome().text);
+  else
+    m.expect->unfinished = true;
   m.header = r.header().text;
   return m;
 }

@@ -4,6 +4,8 @@
 #include "trace_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +19,63 @@ namespace anyio::sim::detail {
 namespace {
 constexpr std::size_t buffer_bytes = std::size_t{1} << 20;
 constexpr std::uint64_t first_reservation = std::uint64_t{8} << 20;
+
+// The files a fatal signal must flush. Slots, not a container: the signal
+// handler may only read atomics.
+constexpr int max_open_files = 32;
+std::atomic<trace_file*> open_files[max_open_files];
+
+constexpr int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+struct sigaction previous_actions[std::size(fatal_signals)];
+std::mutex install_mutex;
+
+void on_fatal_signal(int sig, siginfo_t*, void*) {
+  for (auto& slot : open_files)
+    if (trace_file* f = slot.exchange(nullptr)) f->flush_after_crash();
+  // Then whoever handled the signal before us: raised again, it is
+  // delivered to that handler (or the default action) once we return.
+  for (std::size_t i = 0; i < std::size(fatal_signals); ++i)
+    if (fatal_signals[i] == sig) ::sigaction(sig, &previous_actions[i], nullptr);
+  ::raise(sig);
+}
+
+// (Re)install the handler: Catch2 sets and restores its own handlers around
+// every test case, which removes ours, so this runs whenever a file opens.
+void install_crash_handlers() {
+  std::lock_guard lock(install_mutex);
+  for (std::size_t i = 0; i < std::size(fatal_signals); ++i) {
+    struct sigaction current {};
+    if (::sigaction(fatal_signals[i], nullptr, &current) != 0) continue;
+    if ((current.sa_flags & SA_SIGINFO) != 0 && current.sa_sigaction == on_fatal_signal)
+      continue;
+    struct sigaction ours {};
+    ours.sa_sigaction = on_fatal_signal;
+    ours.sa_flags = SA_SIGINFO | SA_ONSTACK;  // an alternate stack, if there is one
+    sigemptyset(&ours.sa_mask);
+    if (::sigaction(fatal_signals[i], &ours, &previous_actions[i]) != 0) continue;
+  }
+}
+
+void register_file(trace_file* f) {
+  install_crash_handlers();
+  for (auto& slot : open_files) {
+    trace_file* empty = nullptr;
+    if (slot.compare_exchange_strong(empty, f)) return;
+  }  // more open traces than slots: this one is just not flushed on a crash
+}
+
+void unregister_file(trace_file* f) {
+  for (auto& slot : open_files) {
+    trace_file* expected = f;
+    if (slot.compare_exchange_strong(expected, nullptr)) return;
+  }
+}
+
+std::int64_t monotonic_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
 }  // namespace
 
 trace_file::trace_file(const std::string& path) : path_(path) {
@@ -28,6 +87,7 @@ trace_file::trace_file(const std::string& path) : path_(path) {
     throw std::runtime_error("sim: cannot write trace file '" + path +
                              "': " + std::strerror(errno));
   fill_.resize(buffer_bytes);
+  register_file(this);
 }
 
 trace_file::~trace_file() {
@@ -52,6 +112,7 @@ void trace_file::submit() {
   spare_used_ = used_;
   used_ = 0;
   pending_ = true;
+  in_flight_.store(true);
   if (fill_.size() < buffer_bytes) fill_.resize(buffer_bytes);
   cv_.notify_all();
 }
@@ -67,6 +128,7 @@ void trace_file::writer_loop() {
     lock.lock();
     if (error_ == 0) error_ = err;
     pending_ = false;
+    in_flight_.store(false);  // last: a crash handler that sees it sees error_ and written_
     cv_.notify_all();
   }
 }
@@ -97,8 +159,32 @@ int trace_file::write_out(const char* data, std::size_t n) {
   return 0;
 }
 
+void trace_file::flush_after_crash() noexcept {
+  // The writer finishes the buffer it has (its write() is not interrupted
+  // by a signal on another thread); if it is the thread that crashed, give
+  // up after a second and leave the file as it is.
+  const std::int64_t give_up = monotonic_ns() + 1'000'000'000;
+  while (in_flight_.load() && monotonic_ns() < give_up) {
+  }
+  if (in_flight_.load() || fd_ < 0 || error_ != 0) return;
+  const char* p = fill_.data();
+  std::size_t n = used_;
+  while (n > 0) {
+    const ssize_t w = ::write(fd_, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    p += w;
+    n -= static_cast<std::size_t>(w);
+    written_ += static_cast<std::uint64_t>(w);
+  }
+  used_ = 0;
+  if (allocated_ != 0 && allocated_ != UINT64_MAX)  // the blocks reserved past the end
+    (void)::ftruncate(fd_, static_cast<off_t>(written_));
+}
+
 void trace_file::close() {
   if (fd_ < 0) return;
+  unregister_file(this);
   {
     std::unique_lock lock(mutex_);
     cv_.wait(lock, [this] { return !pending_; });

@@ -9,7 +9,14 @@
 // are written in the order they were submitted, one at a time, and a run
 // that dies leaves a clean prefix of its trace. The thread is started only
 // when the first buffer fills, so short traces are written at close().
+//
+// A run that crashes (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) still leaves
+// every line it committed: a handler writes the pending buffer out and then
+// hands the signal to whatever handled it before (Catch2's reporter, or the
+// default action). Such a trace has no outcome line; replay follows it to
+// the crash again (docs/trace-format.md, "Unfinished traces").
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -42,6 +49,10 @@ class trace_file {
   /// std::runtime_error naming the path and the reason if a write failed.
   void close();
 
+  /// After a fatal signal: write what the run committed, in order. Only
+  /// async-signal-safe calls; waits at most a second for the writer.
+  void flush_after_crash() noexcept;
+
  private:
   void make_room(std::size_t bytes);
   void submit();  // hand `fill_` to the writer
@@ -60,6 +71,7 @@ class trace_file {
   std::mutex mutex_;
   std::condition_variable cv_;
   bool pending_ = false;  // spare_ holds bytes the writer has not written yet
+  std::atomic<bool> in_flight_{false};  // pending_, readable from a signal handler
   bool stop_ = false;
   int error_ = 0;  // the first failed write's errno
   std::thread writer_;

@@ -260,10 +260,25 @@ struct trace_reader::impl {
   trace_outcome outcome;
   std::uint64_t events = 0;
   bool done = false;
+  unfinished_trace unfinished = unfinished_trace::error;
+  bool finished = true;
+  bool last_unterminated = false;  ///< the line just read had no '\n' (end of input)
   std::optional<trace_error> error;
 
   bool raw_line(std::string_view& line);
   bool next_line(std::string_view& line);
+  std::uint64_t last_step = 0;  ///< of the last event returned
+  std::int64_t last_time = 0;
+  const trace_event* stop_unfinished() {
+    outcome = trace_outcome{};
+    outcome.kind = "unfinished";
+    outcome.steps = last_step;
+    outcome.time = last_time;
+    outcome.message = "the run stopped without writing its outcome line (it crashed or was killed)";
+    finished = false;
+    done = true;
+    return nullptr;
+  }
   void read_header();
   const trace_event* advance();
 };
@@ -272,7 +287,8 @@ bool trace_reader::impl::raw_line(std::string_view& line) {
   if (!from_file) {
     if (pos >= text.size()) return false;
     std::size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
+    last_unterminated = end == std::string_view::npos;
+    if (last_unterminated) end = text.size();
     line = text.substr(pos, end - pos);
     pos = end + 1;
     return true;
@@ -281,6 +297,7 @@ bool trace_reader::impl::raw_line(std::string_view& line) {
     if (file.bad()) throw trace_error(source + ": cannot read trace file", 0, "");
     return false;
   }
+  last_unterminated = file.eof();  // getline stopped at the end, not at a '\n'
   line = file_line;
   return true;
 }
@@ -310,16 +327,27 @@ void trace_reader::impl::read_header() {
 
 const trace_event* trace_reader::impl::advance() {
   std::string_view line;
-  if (!next_line(line))
+  if (!next_line(line)) {
+    if (unfinished == unfinished_trace::accept) return stop_unfinished();
     throw trace_error(source + ": truncated: no outcome line after line " +
                           std::to_string(line_no) + " (the run did not finish writing it)",
                       line_no, "");
-  const json j = parse_object(source, line_no, line);
+  }
+  json j;
+  try {
+    j = parse_object(source, line_no, line);
+  } catch (const trace_error&) {
+    // A killed writer can leave half a line at the very end.
+    if (unfinished == unfinished_trace::accept && last_unterminated) return stop_unfinished();
+    throw;
+  }
   const line_reader r(source, line_no, j);
   if (!j.contains("outcome") || j.contains("ev")) {
     parse_event(r, event);
     event.text.assign(line);
     ++events;
+    last_step = event.step;
+    last_time = event.time;
     return &event;
   }
   outcome = parse_outcome(r);
@@ -331,9 +359,11 @@ const trace_event* trace_reader::impl::advance() {
   return nullptr;
 }
 
-trace_reader::trace_reader(const std::string& path) : impl_(std::make_unique<impl>()) {
+trace_reader::trace_reader(const std::string& path, unfinished_trace unfinished)
+    : impl_(std::make_unique<impl>()) {
   impl& m = *impl_;
   m.source = path;
+  m.unfinished = unfinished;
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw trace_error(path + ": is a directory, not a trace file", 0, "");
@@ -346,9 +376,11 @@ trace_reader::trace_reader(const std::string& path) : impl_(std::make_unique<imp
   m.read_header();
 }
 
-trace_reader::trace_reader(std::string_view text, std::string source)
+trace_reader::trace_reader(std::string_view text, std::string source,
+                           unfinished_trace unfinished)
     : impl_(std::make_unique<impl>()) {
   impl_->source = std::move(source);
+  impl_->unfinished = unfinished;
   impl_->text = text;
   impl_->read_header();
 }
@@ -360,6 +392,7 @@ trace_reader::~trace_reader() = default;
 const std::string& trace_reader::source() const noexcept { return impl_->source; }
 const trace_header& trace_reader::header() const noexcept { return impl_->header; }
 std::uint64_t trace_reader::events_read() const noexcept { return impl_->events; }
+bool trace_reader::finished() const noexcept { return impl_->finished; }
 
 const trace_event* trace_reader::next() {
   impl& m = *impl_;

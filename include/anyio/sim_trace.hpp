@@ -99,13 +99,23 @@ struct trace {
 /// }
 /// use(r.outcome());
 /// ```
+/// What a reader makes of a trace that ends without its outcome line: the
+/// run crashed or was killed (a fatal signal still flushes every line the
+/// run committed; docs/trace-format.md, "Unfinished traces").
+enum class unfinished_trace {
+  error,   ///< a trace_error "truncated: no outcome line" (read_trace)
+  accept,  ///< the events up to there; a last line cut off mid-write is dropped
+};
+
 class trace_reader {
  public:
   /// Opens the file and reads its header line; throws trace_error.
-  explicit trace_reader(const std::string& path);
+  explicit trace_reader(const std::string& path,
+                        unfinished_trace unfinished = unfinished_trace::error);
   /// Over a trace in memory; `text` must outlive the reader. `source` names
   /// it in messages.
-  trace_reader(std::string_view text, std::string source);
+  trace_reader(std::string_view text, std::string source,
+               unfinished_trace unfinished = unfinished_trace::error);
   trace_reader(trace_reader&&) noexcept;
   trace_reader& operator=(trace_reader&&) noexcept;
   ~trace_reader();
@@ -123,7 +133,11 @@ class trace_reader {
   /// How many events next() has returned.
   std::uint64_t events_read() const noexcept;
   /// The outcome line; throws std::logic_error before next() returned nullptr.
+  /// For an accepted unfinished trace: kind "unfinished", text "".
   const trace_outcome& outcome() const;
+  /// False once next() has returned nullptr at the end of an unfinished
+  /// trace (unfinished_trace::accept).
+  bool finished() const noexcept;
 
  private:
   struct impl;

@@ -129,9 +129,10 @@ int run_diff(const std::vector<std::string>& args) {
   if (a.operands().size() != 2)
     throw usage_error("expected two traces A B, got " + std::to_string(a.operands().size()));
   const std::uint64_t context = a.number("--context", 3, 0, 1000);
-  trace_reader ra(a.operands()[0]);
+  // Unfinished traces (a crashed run) compare too: they end where it stopped.
+  trace_reader ra(a.operands()[0], unfinished_trace::accept);
   std::optional<trace_reader> rb;
-  on_b(ra, [&] { rb.emplace(a.operands()[1]); });
+  on_b(ra, [&] { rb.emplace(a.operands()[1], unfinished_trace::accept); });
   const comparison c = compare(ra, *rb, context);
   output out;
   bool differ = false;

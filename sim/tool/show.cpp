@@ -61,7 +61,8 @@ class trace_source {
  public:
   explicit trace_source(const std::string& path);
   trace_reader open() const {
-    return text_ ? trace_reader(*text_, path_) : trace_reader(path_);
+    return text_ ? trace_reader(*text_, path_, unfinished_trace::accept)
+                 : trace_reader(path_, unfinished_trace::accept);
   }
 
  private:

@@ -158,7 +158,7 @@ int run_stats(const std::vector<std::string>& args) {
     throw usage_error(a.operands().empty() ? "no TRACE given"
                                            : "expected one TRACE, got " +
                                                  std::to_string(a.operands().size()));
-  trace_reader r(a.operands()[0]);
+  trace_reader r(a.operands()[0], unfinished_trace::accept);
   const run_counts c = count(r);
   const trace_header& h = r.header();
   const trace_outcome& o = r.outcome();

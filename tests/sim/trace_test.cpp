@@ -6,13 +6,14 @@
 #include <anyio/sim_trace.hpp>
 #include <anyio/testing/catch.hpp>
 
+#include "temp_files.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <unordered_set>
 
 using namespace std::chrono_literals;
@@ -21,17 +22,9 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string temp_path(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / "anyio-trace-test";
-  fs::create_directories(dir);
-  return (dir / name).string();
+  return anyio_test::temp_path("anyio-trace-test", name);
 }
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using anyio_test::slurp;
 
 // Three workers share a counter across a checkpoint: a lost update bug.
 int shared_counter = 0;

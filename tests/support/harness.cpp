@@ -110,6 +110,11 @@ void run_record(const char* test_name, test_body body, std::uint64_t seed) {
   opts.seed = seed;
   opts.test_name = test_name;
   opts.trace_path = trace_path_for(test_name, seed);
+  // Named before the run: if it crashes, the trace is still there, up to
+  // the crash (docs/trace-format.md, "Unfinished traces").
+  std::printf("anyio: recording seed %llu of \"%s\" to %s\n",
+              static_cast<unsigned long long>(seed), test_name, opts.trace_path.c_str());
+  std::fflush(stdout);
   sim::run_result r = sim::run_body(body, opts);
   std::printf("anyio: recorded seed %llu of \"%s\" (%s) to %s\n",
               static_cast<unsigned long long>(seed), test_name, r.outcome.c_str(),
