@@ -110,8 +110,9 @@ class kernel {
   std::string describe_blocked() const;
   run_outcome make_outcome(const std::exception_ptr& error) const;
   void emit_step(task_record& t, bool contested);
+  /// Sends the event to instruments_[first..]; `first` skips the backend's.
   void emit_slow(event_kind kind, task_record* t, std::uint64_t other, std::string_view detail,
-                 bool flag);
+                 bool flag, int first = 0);
 
   instrument* instruments_[2] = {nullptr, nullptr};
   int instrument_count_ = 0;

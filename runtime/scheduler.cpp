@@ -281,17 +281,11 @@ void kernel::emit_step(task_record& t, bool contested) {
   // The backend instrument (index 0) already has this step when its
   // decision stood for it: the sim trace's decide line.
   const int first = contested && decisions_record_steps_ ? 1 : 0;
-  if (first == instrument_count_) return;
-  kernel_event e{event_kind::step};
-  e.step = steps_;
-  e.time = backend_.now();
-  e.task = t.id;
-  e.task_name = name_of(t);
-  for (int i = first; i < instrument_count_; ++i) instruments_[i]->on_event(e);
+  if (first < instrument_count_) emit_slow(event_kind::step, &t, 0, {}, false, first);
 }
 
 void kernel::emit_slow(event_kind kind, task_record* t, std::uint64_t other,
-                       std::string_view detail, bool flag) {
+                       std::string_view detail, bool flag, int first) {
   kernel_event e{kind};
   e.step = steps_;
   e.time = backend_.now();
@@ -302,7 +296,7 @@ void kernel::emit_slow(event_kind kind, task_record* t, std::uint64_t other,
   e.other = other;
   e.detail = detail;
   e.flag = flag;
-  for (int i = 0; i < instrument_count_; ++i) instruments_[i]->on_event(e);
+  for (int i = first; i < instrument_count_; ++i) instruments_[i]->on_event(e);
 }
 
 }  // namespace anyio::detail

@@ -90,15 +90,10 @@ std::size_t sim_backend::pick_next(const ready_view& ready) {
     // Preemptions are counted where someone looks: traces, the shrinker.
     const bool watched = scripted || decision_log_ != nullptr || traced_;
     std::size_t prev = n;
-    if (have_ids) {
-      for (std::size_t k = n; k > 0; --k)  // from the back, as find_recent does
-        if (ids[k - 1] == previous_) {
-          prev = k - 1;
-          break;
-        }
-    } else if (watched) {
+    if (have_ids)
+      prev = find_recent({ids, n}, previous_);
+    else if (watched)
       prev = find_recent(ready, previous_);
-    }
     if (scripted)
       i = scripted_choice(ready, prev);
     else if (script_)
@@ -207,11 +202,10 @@ void sim_backend::emit(const kernel_event& e) {
 std::string_view sim_backend::prefix_for(std::uint64_t step, std::int64_t time) {
   // Most lines share the previous line's step and time, or take the next
   // step at the same time: then the digits are incremented in place.
-  constexpr std::size_t lead = 5;  // {"i":
   if (prefix_len_ != 0 && time == prefix_time_) {
     if (step == prefix_step_) return {prefix_, prefix_len_};
     if (step == prefix_step_ + 1) {
-      char* first = prefix_ + lead;
+      char* first = prefix_ + codec::prefix_step_offset;
       char* d = first + step_digits_;
       while (d != first && *(d - 1) == '9') *--d = '0';
       if (d != first) {  // not all nines: the length is unchanged
@@ -221,12 +215,10 @@ std::string_view sim_backend::prefix_for(std::uint64_t step, std::int64_t time) 
       }
     }
   }
-  std::memcpy(prefix_, "{\"i\":", lead);
-  char* p = codec::encode_uint(prefix_ + lead, step);
-  step_digits_ = static_cast<std::size_t>(p - prefix_) - lead;
-  std::memcpy(p, ",\"t\":", 5);
-  p = codec::encode_int(p + 5, time);
-  prefix_len_ = static_cast<std::size_t>(p - prefix_);
+  char* end = codec::encode_prefix(prefix_, step, time);
+  prefix_len_ = static_cast<std::size_t>(end - prefix_);
+  char* digits = prefix_ + codec::prefix_step_offset;
+  step_digits_ = static_cast<std::size_t>(std::find(digits, end, ',') - digits);
   prefix_step_ = step;
   prefix_time_ = time;
   return {prefix_, prefix_len_};

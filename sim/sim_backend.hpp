@@ -14,6 +14,7 @@
 
 #include "prng.hpp"
 #include "strategy.hpp"
+#include "trace_codec.hpp"
 #include "trace_file.hpp"
 
 #include <memory>
@@ -146,7 +147,7 @@ class sim_backend final : public backend, private instrument {
   std::vector<std::uint64_t> ready_ids_;
   // {"i":<step>,"t":<time> of the last line: consecutive lines mostly share
   // it or differ by one step, which is a digit increment (prefix_for).
-  char prefix_[64];
+  char prefix_[codec::prefix_size_bound];
   std::size_t prefix_len_ = 0;
   std::size_t step_digits_ = 0;
   std::uint64_t prefix_step_ = 0;

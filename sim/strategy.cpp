@@ -19,12 +19,22 @@ std::size_t find_ready(const ready_view& ready, std::uint64_t id) noexcept {
   return ready.size();
 }
 
-std::size_t find_recent(const ready_view& ready, std::uint64_t id) noexcept {
-  const std::size_t n = ready.size();
+namespace {
+// The last 64 entries of a queue of n, from the back: see find_recent.
+template <class IdAt> std::size_t search_recent(std::size_t n, std::uint64_t id, IdAt id_at) {
   const std::size_t stop = n > 64 ? n - 64 : 0;
   for (std::size_t i = n; i > stop; --i)
-    if (ready.task_id(i - 1) == id) return i - 1;
+    if (id_at(i - 1) == id) return i - 1;
   return n;
+}
+}  // namespace
+
+std::size_t find_recent(const ready_view& ready, std::uint64_t id) noexcept {
+  return search_recent(ready.size(), id, [&](std::size_t i) { return ready.task_id(i); });
+}
+
+std::size_t find_recent(std::span<const std::uint64_t> ids, std::uint64_t id) noexcept {
+  return search_recent(ids.size(), id, [&](std::size_t i) { return ids[i]; });
 }
 
 namespace {

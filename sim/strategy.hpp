@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <vector>
 
 namespace anyio::sim {
@@ -44,5 +45,7 @@ std::size_t find_ready(const ready_view& ready, std::uint64_t id) noexcept;
 /// only the last 64 entries are searched (O(1) even with 100,000 ready
 /// tasks; a task deeper than that counts as not ready).
 std::size_t find_recent(const ready_view& ready, std::uint64_t id) noexcept;
+/// The same over ids already copied out of the ready queue (all of them).
+std::size_t find_recent(std::span<const std::uint64_t> ids, std::uint64_t id) noexcept;
 
 }  // namespace anyio::sim

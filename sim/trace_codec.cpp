@@ -133,18 +133,24 @@ char* put_json_string(char* p, std::string_view s) noexcept {
   return p;
 }
 
+// `<key><value>` for the three kinds of value a trace line holds.
+template <std::size_t N> char* u64_field(char* p, const char (&key)[N], std::uint64_t v) noexcept {
+  return put_u64(put(p, key), v);
+}
+template <std::size_t N> char* i64_field(char* p, const char (&key)[N], std::int64_t v) noexcept {
+  return put_i64(put(p, key), v);
+}
+template <std::size_t N>
+char* string_field(char* p, const char (&key)[N], std::string_view v) noexcept {
+  return put_json_string(put(p, key), v);
+}
+
 char* task_fields(char* p, std::uint64_t task, std::string_view name) noexcept {
-  p = put(p, ",\"task\":");
-  p = put_u64(p, task);
-  p = put(p, ",\"name\":");
-  return put_json_string(p, name);
+  return string_field(u64_field(p, ",\"task\":", task), ",\"name\":", name);
 }
 
 char* prefix_fields(char* p, std::uint64_t step, std::int64_t time) noexcept {
-  p = put(p, "{\"i\":");
-  p = put_u64(p, step);
-  p = put(p, ",\"t\":");
-  return put_i64(p, time);
+  return i64_field(u64_field(p, "{\"i\":", step), ",\"t\":", time);
 }
 
 template <std::size_t N> char* bool_field(char* p, const char (&key)[N], bool v) noexcept {
@@ -160,12 +166,8 @@ char* decide_fields(char* p, const std::uint64_t* ids, std::size_t listed, std::
     p = put_u64(p, ids[i]);
   }
   *p++ = ']';
-  if (listed < total) {
-    p = put(p, ",\"ready_total\":");
-    p = put_u64(p, total);
-  }
-  p = put(p, ",\"chosen\":");
-  return put_u64(p, chosen);
+  if (listed < total) p = u64_field(p, ",\"ready_total\":", total);
+  return u64_field(p, ",\"chosen\":", chosen);
 }
 
 char* put_view(char* p, std::string_view s) noexcept { return put_bytes(p, s.data(), s.size()); }
@@ -247,36 +249,25 @@ char* encode_event(char* p, const kernel_event& e, const fragments& reuse) noexc
   };
   switch (e.kind) {
     case event_kind::spawn:
-      p = task(p);
-      p = put(p, ",\"parent\":");
-      p = put_u64(p, e.other);
+      p = u64_field(task(p), ",\"parent\":", e.other);
       break;
     case event_kind::step:
     case event_kind::cancel_delivered: p = task(p); break;
     case event_kind::park:
-      p = task(p);
-      p = put(p, ",\"wait\":");
-      p = put_json_string(p, e.detail);
+      p = string_field(task(p), ",\"wait\":", e.detail);
       break;
     case event_kind::wake:
-      p = task(p);
-      p = bool_field(p, ",\"error\":", e.flag);
+      p = bool_field(task(p), ",\"error\":", e.flag);
       break;
     case event_kind::cancel_requested:
-      p = task(p);
-      p = put(p, ",\"scope\":");
-      p = put_u64(p, e.other);
-      p = put(p, ",\"reason\":");
-      p = put_json_string(p, e.detail);
+      p = u64_field(task(p), ",\"scope\":", e.other);
+      p = string_field(p, ",\"reason\":", e.detail);
       break;
     case event_kind::deadline_fired:
-      p = put(p, ",\"scope\":");
-      p = put_u64(p, e.other);
+      p = u64_field(p, ",\"scope\":", e.other);
       break;
     case event_kind::task_exit:
-      p = task(p);
-      p = put(p, ",\"outcome\":");
-      p = put_json_string(p, e.detail);
+      p = string_field(task(p), ",\"outcome\":", e.detail);
       p = bool_field(p, ",\"failed\":", e.flag);
       break;
     case event_kind::decision:  // value2: the number of ready tasks; other: the index chosen
@@ -284,16 +275,12 @@ char* encode_event(char* p, const kernel_event& e, const fragments& reuse) noexc
                         e.value2, e.other);
       break;
     case event_kind::draw:
-      p = put(p, ",\"purpose\":");
-      p = put_json_string(p, e.detail);
-      p = put(p, ",\"bound\":");
-      p = put_u64(p, e.value2);
-      p = put(p, ",\"value\":");
-      p = put_u64(p, e.other);
+      p = string_field(p, ",\"purpose\":", e.detail);
+      p = u64_field(p, ",\"bound\":", e.value2);
+      p = u64_field(p, ",\"value\":", e.other);
       break;
     case event_kind::clock:
-      p = put(p, ",\"from\":");
-      p = put_i64(p, static_cast<std::int64_t>(e.other));
+      p = i64_field(p, ",\"from\":", static_cast<std::int64_t>(e.other));
       break;
   }
   *p++ = '}';
@@ -310,12 +297,8 @@ char* encode_decide(char* p, const fragments& reuse, const std::uint64_t* ids, s
   return p;
 }
 
-char* encode_uint(char* out, std::uint64_t v) noexcept { return put_u64(out, v); }
-char* encode_int(char* out, std::int64_t v) noexcept { return put_i64(out, v); }
-
-void encode_prefix(std::string& out, std::uint64_t step, std::int64_t time) {
-  out.clear();
-  append_bounded(out, 64, [&](char* p) { return prefix_fields(p, step, time); });
+char* encode_prefix(char* out, std::uint64_t step, std::int64_t time) noexcept {
+  return prefix_fields(out, step, time);
 }
 
 void encode_task(std::string& out, std::uint64_t task, std::string_view name) {

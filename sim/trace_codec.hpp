@@ -40,11 +40,12 @@ struct fragments {
   std::string_view prefix{};
   std::string_view task{};
 };
-void encode_prefix(std::string& out, std::uint64_t step, std::int64_t time);
+/// Writes `{"i":<step>,"t":<time>` (at most prefix_size_bound bytes) at
+/// `out`; returns its end. The step's digits start at prefix_step_offset.
+inline constexpr std::size_t prefix_size_bound = 48;
+inline constexpr std::size_t prefix_step_offset = 5;
+char* encode_prefix(char* out, std::uint64_t step, std::int64_t time) noexcept;
 void encode_task(std::string& out, std::uint64_t task, std::string_view name);
-/// The digits of `v` (an integer field's value) at `out`; returns their end.
-char* encode_uint(char* out, std::uint64_t v) noexcept;
-char* encode_int(char* out, std::int64_t v) noexcept;
 
 /// An upper bound on the bytes encode_event writes for `e`.
 inline std::size_t event_size_bound(const kernel_event& e) noexcept {

@@ -52,7 +52,7 @@ void install_crash_handlers() {
     ours.sa_sigaction = on_fatal_signal;
     ours.sa_flags = SA_SIGINFO | SA_ONSTACK;  // an alternate stack, if there is one
     sigemptyset(&ours.sa_mask);
-    if (::sigaction(fatal_signals[i], &ours, &previous_actions[i]) != 0) continue;
+    ::sigaction(fatal_signals[i], &ours, &previous_actions[i]);
   }
 }
 
