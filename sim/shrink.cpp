@@ -32,10 +32,17 @@ struct signature {
   bool operator==(const signature&) const = default;
 };
 
+// Two failures are "the same" when their signatures are equal. By default
+// the numbers in a message do not count (failure_pattern): several bugs
+// print which worker or what total, and a smaller schedule that loses a
+// different update is still the same bug.
 signature signature_of(const std::string& kind, const std::string& type,
                        const std::string& message,
-                       const std::vector<run_outcome::blocked_task>& blocked) {
-  signature s{kind, type, message, {}};
+                       const std::vector<run_outcome::blocked_task>& blocked,
+                       failure_match match) {
+  signature s{kind, type, match == failure_match::exact_message ? message
+                                                                  : failure_pattern(message),
+              {}};
   if (kind == "deadlock") {
     s.message.clear();  // it names the step and time, which shrinking changes
     for (const auto& b : blocked) s.blocked.push_back(b.name + ": " + b.wait);
@@ -51,6 +58,7 @@ struct attempt {
   std::vector<std::uint64_t> chosen;               // the task each decision ran
   schedule_stats stats{};
   signature sig{};
+  std::string message;  // as the run printed it (the signature may mask it)
 };
 
 auto key(const schedule_stats& s) { return std::tie(s.preemptions, s.steps, s.decisions); }
@@ -86,7 +94,7 @@ class shrinker {
     // A shrunk schedule may loop where the original did not: bound it.
     base_.max_steps = std::max<std::uint64_t>(failing.outcome.steps * 20, 100000);
     target_ = signature_of(failing.outcome.kind, failing.outcome.exception_type,
-                           failing.outcome.message, failing.outcome.blocked);
+                           failing.outcome.message, failing.outcome.blocked, opts.match);
   }
 
   attempt run(const std::vector<std::uint64_t>& choices, const std::string& trace_path = {}) {
@@ -112,7 +120,8 @@ class shrinker {
       rerun();
     const run_outcome& o = b.outcome();
     attempt a;
-    a.sig = signature_of(o.kind, o.exception_type, o.message, o.blocked);
+    a.sig = signature_of(o.kind, o.exception_type, o.message, o.blocked, opts_.match);
+    a.message = o.message;
     a.stats.steps = o.steps;
     for (const detail::decision_record& d : log) {
       a.choices.push_back(d.default_choice ? 0 : d.task);
@@ -174,7 +183,7 @@ class shrinker {
       throw std::invalid_argument(
           "shrink: the failure recorded in the trace does not reproduce (the program or the "
           "build changed since it was recorded): the rerun ended '" + best_.sig.kind + "' " +
-          best_.sig.type + " " + best_.sig.message);
+          best_.sig.type + " " + best_.message);
     shrink_result r;
     r.before = best_.stats;
     // 0: preemption bounding (CHESS): the calmest schedules first — none,
@@ -202,7 +211,7 @@ class shrinker {
     r.runs = runs_;
     r.outcome = target_.kind;
     r.exception_type = target_.type;
-    r.message = target_.message;
+    r.message = final_run.message;
     r.trace_path = out_path;
     return r;
   }

@@ -3,8 +3,10 @@
 // starting at the K-th, so a Kubernetes Indexed Job, a Slurm array or GNU
 // parallel can fan a sweep out), untraced for speed; a failing seed is rerun
 // with a trace (the rerun is identical — that is the point of the
-// simulator). The summary serialises to JSON; `anyio-sim merge` and
-// sweep_summary::merge combine shards.
+// simulator), the first max_traces of them. The summary serialises to JSON;
+// `anyio-sim merge` and sweep_summary::merge combine shards.
+// failure_pattern (failures that differ only in numbers) lives here too: a
+// sweep's summary groups by it and shrinking matches by it.
 #include <anyio/sim.hpp>
 
 #include <nlohmann/json.hpp>
@@ -56,6 +58,41 @@ std::string file_stem(const std::string& test_name) {
   return out.empty() ? "test" : out;
 }
 
+std::string failure_pattern(const std::string& message) {
+  // A digit run right after "name.ext:" with a source extension is a line
+  // number: the failing assertion's identity, kept.
+  static const char* const source_exts[] = {".c", ".cc", ".cpp", ".cxx", ".c++", ".h",
+                                            ".hh", ".hpp", ".hxx", ".ipp", ".inl", ".tpp"};
+  auto after_source_file = [&](std::size_t colon) {
+    std::size_t start = colon;
+    while (start > 0 && message[start - 1] != ' ' && message[start - 1] != '(' &&
+           message[start - 1] != '\n' && message[start - 1] != '"')
+      --start;
+    const std::string token = message.substr(start, colon - start);
+    for (const char* ext : source_exts) {
+      const std::string e = ext;
+      if (token.size() > e.size() && token.compare(token.size() - e.size(), e.size(), e) == 0)
+        return true;
+    }
+    return false;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < message.size();) {
+    if (message[i] < '0' || message[i] > '9') {
+      out += message[i++];
+      continue;
+    }
+    std::size_t end = i;
+    while (end < message.size() && message[end] >= '0' && message[end] <= '9') ++end;
+    if (i > 0 && message[i - 1] == ':' && after_source_file(i - 1))
+      out.append(message, i, end - i);
+    else
+      out += '#';
+    i = end;
+  }
+  return out;
+}
+
 std::string trace_file_name(const std::string& test_name, std::uint64_t seed) {
   return file_stem(test_name) + "-seed" + std::to_string(seed) + ".jsonl";
 }
@@ -74,7 +111,10 @@ sweep_summary sweep(const body_fn& body, const sweep_options& opts) {
   const std::uint64_t mine =
       opts.seeds.count / opts.shard.count +
       (opts.shard.index < opts.seeds.count % opts.shard.count ? 1 : 0);
-  progress_line progress(opts.progress, opts, mine);
+  progress_line progress(opts.progress && !opts.on_progress, opts, mine);
+  const std::uint64_t max_failures =
+      opts.stop_at_first_failure ? 1 : opts.max_failures;  // 0: no limit
+  std::uint64_t traced = 0;
   for (std::uint64_t k = opts.shard.index; k < opts.seeds.count; k += opts.shard.count) {
     options run;
     run.seed = opts.seeds.first + k;
@@ -89,15 +129,20 @@ sweep_summary sweep(const body_fn& body, const sweep_options& opts) {
     summary.steps += r.steps;
     summary.virtual_time_ns += r.virtual_time_ns;
     if (!r.passed()) {
-      if (!opts.trace_dir.empty()) {
+      // A long sweep of a common bug fails thousands of seeds: the first
+      // few traces are all anyone reads.
+      if (!opts.trace_dir.empty() && (opts.max_traces == 0 || traced < opts.max_traces)) {
         run.trace_path = opts.trace_dir + "/" + trace_file_name(opts.test_name, run.seed);
         r = run_body(body, run);
+        ++traced;
       }
       summary.failures.push_back(
           {run.seed, opts.test_name, r.outcome, r.exception_type, r.message, r.trace_path});
-      if (opts.stop_at_first_failure) break;
+      if (opts.on_failure) opts.on_failure(summary.failures.back());
     }
+    if (opts.on_progress) opts.on_progress(summary.seeds_run, mine, summary.failures.size());
     progress.update(summary.seeds_run, summary.failures.size());
+    if (max_failures != 0 && summary.failures.size() >= max_failures) break;
   }
   progress.update(summary.seeds_run, summary.failures.size(), true);
   return summary;

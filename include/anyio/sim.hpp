@@ -119,6 +119,15 @@ struct shard {
   std::uint64_t count = 1;  ///< N
 };
 
+struct sweep_failure {
+  std::uint64_t seed = 0;
+  std::string test{};
+  std::string outcome{};
+  std::string exception_type{};
+  std::string message{};
+  std::string trace_path{};
+};
+
 struct sweep_options {
   seed_range seeds{};
   sim::strategy strategy = sim::strategy::random;
@@ -129,17 +138,15 @@ struct sweep_options {
   std::string trace_dir{};    ///< traces of failing seeds go here ("" = none)
   sim::shard shard{};         ///< take every N-th seed, starting at the K-th
   std::string test_name{};
-  bool stop_at_first_failure = false;
-  bool progress = true;       ///< show progress when stderr is a terminal
-};
-
-struct sweep_failure {
-  std::uint64_t seed = 0;
-  std::string test{};
-  std::string outcome{};
-  std::string exception_type{};
-  std::string message{};
-  std::string trace_path{};
+  bool stop_at_first_failure = false;  ///< the same as max_failures = 1
+  std::uint64_t max_failures = 0;  ///< stop after this many failing seeds (0 = run every seed)
+  std::uint64_t max_traces = 0;    ///< trace only the first N failing seeds (0 = every one)
+  bool progress = true;       ///< show progress when stderr is a terminal (without on_progress)
+  /// Called for each failing seed as it is found (after its traced rerun).
+  std::function<void(const sweep_failure&)> on_failure{};
+  /// Called after every seed with (seeds run, seeds of this shard, failures
+  /// so far); replaces the built-in progress line.
+  std::function<void(std::uint64_t, std::uint64_t, std::uint64_t)> on_progress{};
 };
 
 struct sweep_summary {
@@ -170,6 +177,20 @@ struct schedule_stats {
                                   ///< scheduler would not (the decision list's entries)
 };
 
+/// What shrinking counts as "the same failure" as the one it started from.
+enum class failure_match {
+  /// Same outcome and exception type, and the same message up to numbers
+  /// (failure_pattern): a failed assertion names its source line, so this
+  /// is "the same failing assertion", whatever values it printed.
+  same_failure,
+  exact_message,  ///< same outcome, exception type and message, to the letter
+};
+
+/// `message` with each run of digits replaced by '#', except line numbers
+/// in source locations ("file.cpp:40"): failures that differ only in the
+/// values they print (which worker, what total) have the same pattern.
+std::string failure_pattern(const std::string& message);
+
 struct shrink_options {
   std::uint64_t max_runs = 2000;  ///< budget of reruns
   bool progress = true;           ///< a status line when stderr is a terminal
@@ -177,6 +198,7 @@ struct shrink_options {
   /// wrap reruns, e.g. inside RapidCheck's reproduction of a counterexample
   /// so the body's own generated values repeat. Empty: call it directly.
   std::function<void(const std::function<void()>&)> context{};
+  failure_match match = failure_match::same_failure;
 };
 
 struct shrink_result {
@@ -185,15 +207,16 @@ struct shrink_result {
   std::uint64_t runs = 0;         ///< reruns spent
   std::string outcome{};          ///< the failure kept: outcome kind,
   std::string exception_type{};   ///< exception type
-  std::string message{};          ///< and message
+  std::string message{};          ///< and message (of the minimal run)
   std::string trace_path{};       ///< the minimal trace (strategy "replay")
   /// "preemptions 8 -> 1, steps 26 -> 25, decisions 14 -> 2"
   std::string summary() const;
 };
 
 /// Shrink the failing run recorded in `failing_trace` to the smallest
-/// schedule that still fails the same way (same exception type and message,
-/// or the same blocked tasks for a deadlock): fewest preemptions first, then
+/// schedule that still fails the same way (opts.match: by default the same
+/// exception type and failure_pattern of the message; or the same blocked
+/// tasks for a deadlock): fewest preemptions first, then
 /// fewest steps, then fewest decisions, by delta debugging over the recorded
 /// decision list and a final one-at-a-time pass, within `max_runs` reruns.
 /// Writes the minimal run's trace to `out_path`; it replays (replay(),

@@ -5,7 +5,8 @@
 // as the counterexample. RapidCheck shrinks by re-running candidates, and the
 // last failing run is its final, minimal counterexample — so the kept trace
 // is the minimal one. The reproduce string comes from RapidCheck's own
-// failure record.
+// failure record. A failed Catch2 assertion in the body fails the case,
+// like an exception (anyio::testing::detail::checked_body).
 #include <anyio/rapidcheck.hpp>
 #include <anyio/sim_trace.hpp>
 #include <anyio/testing/catch.hpp>
@@ -64,13 +65,14 @@ class interleaving_check {
  public:
   interleaving_check(const std::string& name, const sim::body_fn& body,
                      const interleaving_options& opts)
-      : name_(name), body_(body), opts_(opts) {
+      : name_(name), body_(testing::detail::checked_body(body)), opts_(opts) {
     dir_ = fs::absolute(opts.trace_dir.empty() ? testing::trace_dir() : opts.trace_dir);
     fs::create_directories(dir_);
     scratch_ = path(".last.jsonl");
     kept_ = path(".counterexample.jsonl");
     const std::string& replay = testing::mode().replay_path;
     replaying_ = !replay.empty() && sim::trace_reader(replay).header().test == name;
+    if (replaying_) testing::mode().trace_used = true;
     metadata_.id = name;
     metadata_.description = name;
     params_ = rcd::configuration().testParams;
@@ -83,6 +85,9 @@ class interleaving_check {
   }
 
   interleaving_result check() {
+    // Every case's assertions are the property's to judge (a failed CHECK
+    // fails the case), not Catch2's to print once per shrinking step.
+    testing::detail::assertion_scope quiet(true, name_);
     quiet_listener listener;
     const rcd::TestResult result =
         rcd::checkProperty(rcd::toProperty([this] { run_case(); }), metadata_, params_, listener,
@@ -188,7 +193,7 @@ class interleaving_check {
   }
 
   const std::string& name_;
-  const sim::body_fn& body_;
+  sim::body_fn body_;  // checked: a failed assertion fails the run
   const interleaving_options& opts_;
   fs::path dir_;
   std::string scratch_, kept_;

@@ -1,36 +1,41 @@
 // SPDX-License-Identifier: MIT
 // main() for test programs linked with anyio::testing: takes the --anyio-*
-// options out of argv (see <anyio/testing/catch.hpp>), records argv[0] for
-// rerun commands, counts failed assertions for the harness, hands over to
-// Catch2, and writes the sweep summary (--json) at the end. A program that
-// defines its own main() does not pull this object in from the library.
+// options out of argv (see <anyio/testing/catch.hpp>; --anyio-help lists
+// them, and --help lists them after Catch2's own), records argv[0] for
+// rerun commands, hands over to Catch2 — with a filter that matches no test
+// case made an error — and lets the harness finish (a sweep's summary and
+// JSON, a trace that no test case used). A program that defines its own
+// main() does not pull this object in from the library.
 #define CATCH_CONFIG_RUNNER
 #include <anyio/testing/catch.hpp>
 
 #include <cstdio>
-#include <fstream>
+#include <string>
 #include <vector>
 
-namespace {
-
-struct failure_counter : Catch::TestEventListenerBase {
-  using TestEventListenerBase::TestEventListenerBase;
-  bool assertionEnded(const Catch::AssertionStats& stats) override {
-    if (!stats.assertionResult.isOk()) ++anyio::testing::failed_assertions();
-    return true;
-  }
-};
-
-}  // namespace
-
-CATCH_REGISTER_LISTENER(failure_counter)
-
 // Runs only when selected by its hidden tag, as --anyio-regressions does.
+// A filter on the command line selects whose traces replay, the way it
+// selects test cases.
 TEST_CASE("anyio: replay regression traces", "[.anyio-regressions]") {
   const std::string& dir = anyio::testing::mode().regressions_dir;
   REQUIRE_FALSE(dir.empty());
-  std::size_t n = anyio::testing::replay_regressions(dir);
+  const std::vector<std::string>& filters = anyio::testing::mode().regression_filters;
+  Catch::TestSpecParser parser(Catch::ITagAliasRegistry::get());
+  for (const std::string& f : filters) parser.parse(f);
+  const Catch::TestSpec spec = parser.testSpec();
+  auto selected = [&](const std::string& name) {
+    for (const Catch::TestCase& tc : Catch::getRegistryHub().getTestCaseRegistry().getAllTests())
+      if (tc.name == name) return spec.matches(tc);
+    return false;
+  };
+  std::size_t n = anyio::testing::replay_regressions(
+      dir, filters.empty() ? std::function<bool(const std::string&)>{} : selected);
   std::printf("anyio: replayed %zu regression trace(s) from %s\n", n, dir.c_str());
+  if (!filters.empty() && n == 0) {
+    std::string f;
+    for (const std::string& s : filters) f += (f.empty() ? "'" : ", '") + s + "'";
+    FAIL("no regression trace in " << dir << " belongs to a test case matching " << f);
+  }
 }
 
 int main(int argc, char* argv[]) {
@@ -45,22 +50,25 @@ int main(int argc, char* argv[]) {
   }
   if (n > 0) anyio::testing::set_program_path(args[0]);
   auto& mode = anyio::testing::mode();
-  std::vector<char*> catch_args(args.begin(), args.begin() + n);
-  static char regressions_tag[] = "[.anyio-regressions]";
-  if (!mode.regressions_dir.empty()) catch_args.push_back(regressions_tag);
-  int rc = Catch::Session().run(static_cast<int>(catch_args.size()), catch_args.data());
-  if (mode.sweep && !mode.json_out.empty()) {
-    auto& totals = anyio::testing::sweep_totals();
-    totals.first_seed = mode.seeds.first;
-    totals.seed_count = mode.seeds.count;
-    totals.shard = mode.shard;
-    totals.strategy = anyio::sim::to_string(mode.strategy);
-    std::ofstream out(mode.json_out);
-    out << totals.to_json() << "\n";
-    if (!out) {
-      std::fprintf(stderr, "cannot write %s\n", mode.json_out.c_str());
-      return 2;
-    }
+  if (mode.help) {
+    anyio::testing::print_harness_help(stdout);
+    return 0;
   }
-  return rc;
+  Catch::Session session;
+  if (int rc = session.applyCommandLine(n, args.data()); rc != 0) return rc;
+  Catch::ConfigData& config = session.configData();
+  if (config.showHelp) {  // Catch2 printed its own options
+    anyio::testing::print_harness_help(stdout);
+    return 0;
+  }
+  if (!mode.regressions_dir.empty()) {
+    // The filter picks whose traces replay; Catch2 runs the replaying case.
+    mode.regression_filters = config.testsOrTags;
+    config.testsOrTags = {"[.anyio-regressions]"};
+  }
+  config.warnings = static_cast<Catch::WarnAbout::What>(config.warnings |
+                                                        Catch::WarnAbout::NoTests);
+  if (mode.sweep && mode.max_failures == 0 && config.abortAfter > 0)
+    mode.max_failures = static_cast<std::uint64_t>(config.abortAfter);
+  return anyio::testing::finish_harness(session.run());
 }
