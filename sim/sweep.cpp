@@ -97,6 +97,18 @@ std::string trace_file_name(const std::string& test_name, std::uint64_t seed) {
   return file_stem(test_name) + "-seed" + std::to_string(seed) + ".jsonl";
 }
 
+options sweep_options::run_options(std::uint64_t seed) const {
+  options run;
+  run.seed = seed;
+  run.strategy = strategy;
+  run.pct_depth = pct_depth;
+  run.pct_steps = pct_steps;
+  run.max_steps = max_steps;
+  run.max_virtual_time = max_virtual_time;
+  run.test_name = test_name;
+  return run;
+}
+
 sweep_summary sweep(const body_fn& body, const sweep_options& opts) {
   if (opts.shard.count == 0 || opts.shard.index >= opts.shard.count)
     throw std::invalid_argument("sim::sweep: shard " + std::to_string(opts.shard.index) + "/" +
@@ -116,14 +128,7 @@ sweep_summary sweep(const body_fn& body, const sweep_options& opts) {
       opts.stop_at_first_failure ? 1 : opts.max_failures;  // 0: no limit
   std::uint64_t traced = 0;
   for (std::uint64_t k = opts.shard.index; k < opts.seeds.count; k += opts.shard.count) {
-    options run;
-    run.seed = opts.seeds.first + k;
-    run.strategy = opts.strategy;
-    run.pct_depth = opts.pct_depth;
-    run.pct_steps = opts.pct_steps;
-    run.max_steps = opts.max_steps;
-    run.max_virtual_time = opts.max_virtual_time;
-    run.test_name = opts.test_name;
+    options run = opts.run_options(opts.seeds.first + k);
     run_result r = run_body(body, run);
     ++summary.seeds_run;
     summary.steps += r.steps;

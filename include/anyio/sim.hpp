@@ -147,6 +147,8 @@ struct sweep_options {
   /// Called after every seed with (seeds run, seeds of this shard, failures
   /// so far); replaces the built-in progress line.
   std::function<void(std::uint64_t, std::uint64_t, std::uint64_t)> on_progress{};
+  /// The options of the sweep's run of `seed` (untraced).
+  options run_options(std::uint64_t seed) const;
 };
 
 struct sweep_summary {

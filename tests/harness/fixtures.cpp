@@ -106,3 +106,13 @@ TEST_CASE("fixture: rapidcheck finds the lost update", "[.fixture-rc]") {
   auto r = anyio::rc::check_interleavings("rc lost update", body);
   REQUIRE(r.passed);
 }
+
+// The property fails through a CHECK, which does not throw.
+TEST_CASE("fixture: rapidcheck sees a failed CHECK", "[.fixture-rc]") {
+  auto body = []() -> anyio::task<> {
+    co_await two_increments();
+    CHECK(counter == 2);
+  };
+  auto r = anyio::rc::check_interleavings("rc check", body);
+  REQUIRE(r.passed);
+}

@@ -280,6 +280,26 @@ void note_sweep_failure(const sim::sweep_failure& f) {
   st.distinct.push_back({f.test, pattern, f, 1});
 }
 
+// Past --anyio-max-traces, a failure unlike any traced one still gets a
+// trace of its smallest seed: the summary's command for it must work.
+void trace_distinct_failures(const char* test_name, test_body body,
+                             const sim::sweep_options& sweep, sim::sweep_summary& s) {
+  constexpr std::size_t most = 20;  // as many as the summary shows
+  std::size_t n = 0;
+  for (distinct_failure& d : sweep_progress_state().distinct) {
+    if (++n > most) break;
+    if (d.test != test_name || !d.first.trace_path.empty()) continue;
+    sim::options run = sweep.run_options(d.first.seed);
+    run.trace_path = trace_path_for(test_name, d.first.seed);
+    detail::assertion_scope quiet(true, test_name, d.first.seed);
+    sim::run_result r = sim::run_body(detail::checked_body(body), run);
+    if (r.passed()) continue;  // cannot happen: the same seed, the same run
+    d.first.trace_path = run.trace_path;
+    for (sim::sweep_failure& f : s.failures)
+      if (f.seed == d.first.seed) f.trace_path = run.trace_path;
+  }
+}
+
 void run_sweep(const char* test_name, test_body body) {
   const harness_mode& m = mode();
   sweep_state& st = sweep_progress_state();
@@ -305,6 +325,7 @@ void run_sweep(const char* test_name, test_body body) {
     s = sim::sweep(detail::checked_body(body), opts);
   }
   if (m.max_failures != 0 && st.failures >= m.max_failures) st.stopped = true;
+  trace_distinct_failures(test_name, body, opts, s);
   sweep_totals().merge(s);
   if (s.failures.empty()) return;
   fail_in_catch("sweep", std::to_string(s.failures.size()) + " of " +
@@ -370,7 +391,7 @@ constexpr help_entry option_help[] = {
     {"--anyio-sweep FROM..TO",
      "run sim seeds FROM..TO-1 of the selected cases: one line per failing seed, a summary"},
     {"--anyio-max-failures N",
-     "stop a sweep after N failing seeds (default: no limit; Catch2's -x / --abortx N too)"},
+     "stop a sweep after N failing seeds (default: no limit; Catch2's -a / -x N too)"},
     {"--anyio-max-traces N", "trace only the first N failing seeds of a sweep (default 10)"},
     {"--shard K/N", "sweep: only every N-th seed, starting at the K-th (0 <= K < N)"},
     {"--json FILE", "sweep: write the summary to FILE (anyio-sim merge reads it)"},
@@ -557,7 +578,9 @@ class assertion_scope::capture final : public Catch::IResultCapture {
     unscoped_.clear();
   }
 
-  bool lastAssertionPassed() override { return quiet_ ? last_passed_ : next_.lastAssertionPassed(); }
+  bool lastAssertionPassed() override {
+    return quiet_ ? last_passed_ : next_.lastAssertionPassed();
+  }
   void assertionPassed() override {
     last_passed_ = true;
     next_.assertionPassed();
@@ -903,7 +926,8 @@ std::size_t replay_regressions(const std::string& dir,
   for (const auto& path : files) {
     sim::trace t = sim::read_trace(path.string());
     const registered_case* c = find_case(t.header.test);
-    if (c == nullptr || (selected && !selected(t.header.test))) continue;  // another program's, or filtered
+    // Another program's trace, or a case the filter left out.
+    if (c == nullptr || (selected && !selected(t.header.test))) continue;
     INFO("regression trace " << path.string() << " (" << t.header.test << ")");
     std::string outcome = "passed";
     std::string message;

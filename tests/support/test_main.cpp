@@ -34,6 +34,10 @@ TEST_CASE("anyio: replay regression traces", "[.anyio-regressions]") {
   if (!filters.empty() && n == 0) {
     std::string f;
     for (const std::string& s : filters) f += (f.empty() ? "'" : ", '") + s + "'";
+    // On a line of its own too: Catch2 wraps its message mid-path.
+    std::fprintf(stderr,
+                 "anyio: --anyio-regressions %s: no trace belongs to a test case matching %s\n",
+                 dir.c_str(), f.c_str());
     FAIL("no regression trace in " << dir << " belongs to a test case matching " << f);
   }
 }
