@@ -180,7 +180,7 @@ fifo_capture capture(pid_t child, const std::string& fifo, int notify, std::size
 
 }  // namespace
 
-TEST_CASE("crash: another thread aborts while the run traces and its writer is busy: a clean prefix",
+TEST_CASE("crash: another thread aborts while the run traces and the writer is busy: clean prefix",
           "[sim][trace][crash]") {
   const std::string fifo = temp_path("busy-writer.fifo");
   ::unlink(fifo.c_str());
