@@ -261,7 +261,7 @@ void sim_backend::commit(char* start, char* end, const line_origin* origin) {
                 ", t=" + anyio::detail::format_duration(origin->time);
         if (origin->task != 0)
           where += ", task " + std::to_string(origin->task) + " '" +
-                   std::string(origin->task_name) + "'";
+                   quote_trace_line(origin->task_name, 80) + "'";
         where += ")";
       }
       diverged_ = divergence{n + 1, past_end ? "<end of trace>" : expect_->lines[n],
@@ -281,7 +281,7 @@ void sim_backend::report_divergence() {
   std::string what;
   if (d.expected == "<end of trace>") {
     what = "the run went on past the end of " + expect_source_ + " at line " +
-           std::to_string(d.line) + " " + d.where + ":\n  actual:   " + d.actual;
+           std::to_string(d.line) + " " + d.where + ":\n  actual:   " + quote_trace_line(d.actual);
     if (expect_unfinished_)
       what += "\n  (the recorded run stopped there without an outcome line: it crashed or was "
               "killed, and this run did not)";
@@ -289,8 +289,8 @@ void sim_backend::report_divergence() {
     what = (nondeterminism_ ? "nondeterminism: seed " + std::to_string(opts_.seed) +
                                   " ran differently the second time, from line "
                             : "replay of " + expect_source_ + " diverged at line ") +
-           std::to_string(d.line) + " " + d.where + ":\n  expected: " + d.expected +
-           "\n  actual:   " + d.actual;
+           std::to_string(d.line) + " " + d.where + ":\n  expected: " +
+           quote_trace_line(d.expected) + "\n  actual:   " + quote_trace_line(d.actual);
   }
   if (nondeterminism_) throw nondeterminism_error(what, d.line, d.expected, d.actual);
   throw replay_divergence(what, d.line, d.expected, d.actual);

@@ -11,6 +11,7 @@
 #include <anyio/backend.hpp>
 #include <anyio/instrument.hpp>
 #include <anyio/sim.hpp>
+#include <anyio/sim_trace.hpp>
 
 #include <cstddef>
 #include <string>
@@ -19,7 +20,7 @@
 namespace anyio::sim::codec {
 
 inline constexpr const char* format_name = "anyio-sim-trace";
-inline constexpr int format_version = 1;
+inline constexpr int format_version = trace_format_version;
 /// A decide event lists at most this many ready tasks (then "ready_total"),
 /// so a run with 100,000 ready tasks does not write quadratic traces.
 inline constexpr std::size_t max_ready_listed = 32;

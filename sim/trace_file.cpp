@@ -30,8 +30,12 @@ struct sigaction previous_actions[std::size(fatal_signals)];
 std::mutex install_mutex;
 
 void on_fatal_signal(int sig, siginfo_t*, void*) {
+  const int saved_errno = errno;
+  // exchange: of two threads crashing at once, one flushes each file, and a
+  // file taken here is one its owner's close() will wait for.
   for (auto& slot : open_files)
     if (trace_file* f = slot.exchange(nullptr)) f->flush_after_crash();
+  errno = saved_errno;
   // Then whoever handled the signal before us: raised again, it is
   // delivered to that handler (or the default action) once we return.
   for (std::size_t i = 0; i < std::size(fatal_signals); ++i)
@@ -56,19 +60,22 @@ void install_crash_handlers() {
   }
 }
 
-void register_file(trace_file* f) {
+bool register_file(trace_file* f) {
   install_crash_handlers();
   for (auto& slot : open_files) {
     trace_file* empty = nullptr;
-    if (slot.compare_exchange_strong(empty, f)) return;
-  }  // more open traces than slots: this one is just not flushed on a crash
+    if (slot.compare_exchange_strong(empty, f)) return true;
+  }
+  return false;  // more open traces than slots: this one is just not flushed on a crash
 }
 
-void unregister_file(trace_file* f) {
+/// False if a crash handler took `f` out of its slot first.
+bool unregister_file(trace_file* f) {
   for (auto& slot : open_files) {
     trace_file* expected = f;
-    if (slot.compare_exchange_strong(expected, nullptr)) return;
+    if (slot.compare_exchange_strong(expected, nullptr)) return true;
   }
+  return false;
 }
 
 std::int64_t monotonic_ns() noexcept {
@@ -76,6 +83,16 @@ std::int64_t monotonic_ns() noexcept {
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
+
+void pause_briefly() noexcept {  // async-signal-safe, and leaves the core to others
+  const timespec ms{0, 1'000'000};
+  ::nanosleep(&ms, nullptr);
+}
+
+// How long a crash handler waits for the run's buffer swap and for the
+// writer's write: long enough for a loaded machine, short enough that a
+// writer stuck on a dead file system does not keep a crashed process alive.
+constexpr std::int64_t crash_wait_ns = 5'000'000'000;
 }  // namespace
 
 trace_file::trace_file(const std::string& path) : path_(path) {
@@ -87,7 +104,7 @@ trace_file::trace_file(const std::string& path) : path_(path) {
     throw std::runtime_error("sim: cannot write trace file '" + path +
                              "': " + std::strerror(errno));
   fill_.resize(buffer_bytes);
-  register_file(this);
+  registered_ = register_file(this);
 }
 
 trace_file::~trace_file() {
@@ -104,17 +121,42 @@ void trace_file::make_room(std::size_t bytes) {
 }
 
 void trace_file::submit() {
-  if (used_ == 0) return;
+  const std::size_t used = used_.load(std::memory_order_relaxed);
+  if (used == 0) return;
+  if (abandoned_) {  // a crash handler has written the file; the process is dying
+    used_.store(0, std::memory_order_relaxed);
+    return;
+  }
   std::unique_lock lock(mutex_);
   cv_.wait(lock, [this] { return !pending_; });
   if (!writer_.joinable()) writer_ = std::thread([this] { writer_loop(); });
+  int state = idle;
+  if (!crash_state_.compare_exchange_strong(state, swapping, std::memory_order_acquire)) {
+    lock.unlock();
+    abandon();  // claimed between two swaps: the handler writes fill_ as it is
+    return;
+  }
   fill_.swap(spare_);
-  spare_used_ = used_;
-  used_ = 0;
+  spare_used_ = used;
+  used_.store(0, std::memory_order_relaxed);
   pending_ = true;
   in_flight_.store(true);
   if (fill_.size() < buffer_bytes) fill_.resize(buffer_bytes);
   cv_.notify_all();
+  state = swapping;
+  if (crash_state_.compare_exchange_strong(state, idle, std::memory_order_release)) return;
+  // Claimed during the swap: hand over the finished swap (unless the handler
+  // gave up waiting for it and is already done).
+  state = claimed_in_swap;
+  (void)crash_state_.compare_exchange_strong(state, claimed, std::memory_order_release);
+  lock.unlock();
+  abandon();
+}
+
+void trace_file::abandon() noexcept {
+  while (crash_state_.load(std::memory_order_acquire) != flushed) pause_briefly();
+  abandoned_ = true;
+  used_.store(0, std::memory_order_relaxed);
 }
 
 void trace_file::writer_loop() {
@@ -160,31 +202,57 @@ int trace_file::write_out(const char* data, std::size_t n) {
 }
 
 void trace_file::flush_after_crash() noexcept {
+  const std::int64_t give_up = monotonic_ns() + crash_wait_ns;
+  // Claim the file: no buffer swap after this. If the run is in the middle
+  // of one, it finishes it and hands over (claimed_in_swap -> claimed);
+  // if that does not come (this is the run's thread, interrupted in the
+  // swap), leave the buffers alone.
+  int state = crash_state_.load(std::memory_order_acquire);
+  for (;;) {
+    if (state == claimed) break;
+    if (state == idle || state == swapping) {
+      const int next = state == idle ? claimed : claimed_in_swap;
+      if (crash_state_.compare_exchange_weak(state, next, std::memory_order_acquire)) state = next;
+      continue;
+    }
+    if (state != claimed_in_swap || monotonic_ns() >= give_up) {
+      crash_state_.store(flushed, std::memory_order_release);
+      return;
+    }
+    pause_briefly();
+    state = crash_state_.load(std::memory_order_acquire);
+  }
   // The writer finishes the buffer it has (its write() is not interrupted
   // by a signal on another thread); if it is the thread that crashed, give
-  // up after a second and leave the file as it is.
-  const std::int64_t give_up = monotonic_ns() + 1'000'000'000;
-  while (in_flight_.load() && monotonic_ns() < give_up) {
+  // up and leave the file as it is.
+  while (in_flight_.load() && monotonic_ns() < give_up) pause_briefly();
+  if (!in_flight_.load() && fd_ >= 0 && error_ == 0) {
+    const char* p = fill_.data();
+    std::size_t n = used_.load(std::memory_order_acquire);
+    bool complete = true;
+    while (n > 0) {
+      const ssize_t w = ::write(fd_, p, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        complete = false;
+        break;
+      }
+      p += w;
+      n -= static_cast<std::size_t>(w);
+      written_ += static_cast<std::uint64_t>(w);
+    }
+    if (complete && allocated_ != 0 && allocated_ != UINT64_MAX)  // blocks reserved past the end
+      (void)::ftruncate(fd_, static_cast<off_t>(written_));
   }
-  if (in_flight_.load() || fd_ < 0 || error_ != 0) return;
-  const char* p = fill_.data();
-  std::size_t n = used_;
-  while (n > 0) {
-    const ssize_t w = ::write(fd_, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;
-    p += w;
-    n -= static_cast<std::size_t>(w);
-    written_ += static_cast<std::uint64_t>(w);
-  }
-  used_ = 0;
-  if (allocated_ != 0 && allocated_ != UINT64_MAX)  // the blocks reserved past the end
-    (void)::ftruncate(fd_, static_cast<off_t>(written_));
+  crash_state_.store(flushed, std::memory_order_release);
 }
 
 void trace_file::close() {
   if (fd_ < 0) return;
-  unregister_file(this);
+  // A crash handler on another thread that took this file from its slot
+  // is writing it out: wait for it (the process is about to die), and
+  // write nothing more.
+  if (registered_ && !unregister_file(this) && !abandoned_) abandon();
   {
     std::unique_lock lock(mutex_);
     cv_.wait(lock, [this] { return !pending_; });
@@ -192,9 +260,15 @@ void trace_file::close() {
     cv_.notify_all();
   }
   if (writer_.joinable()) writer_.join();
+  if (abandoned_) {
+    ::close(fd_);
+    fd_ = -1;
+    return;
+  }
   int err = error_;
-  if (err == 0 && used_ != 0) err = write_out(fill_.data(), used_);
-  used_ = 0;
+  const std::size_t used = used_.load(std::memory_order_relaxed);
+  if (err == 0 && used != 0) err = write_out(fill_.data(), used);
+  used_.store(0, std::memory_order_relaxed);
   // Give back what was reserved past the end (KEEP_SIZE blocks stay
   // allocated until the file is truncated).
   if (err == 0 && allocated_ != 0 && allocated_ != UINT64_MAX &&

@@ -15,6 +15,14 @@
 // hands the signal to whatever handled it before (Catch2's reporter, or the
 // default action). Such a trace has no outcome line; replay follows it to
 // the crash again (docs/trace-format.md, "Unfinished traces").
+//
+// The crashing thread need not be the run's: then the run goes on filling
+// its buffer while the handler writes it. The handler claims the file
+// (crash_state_) before touching it, which stops buffer swaps, and reads
+// only the committed bytes (used_, published with release); the run, on
+// finding the file claimed, waits for the handler and drops what it writes
+// after that. The process is about to die; what matters is that the file
+// holds each committed line once, in order, and nothing torn.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -39,23 +47,36 @@ class trace_file {
   /// Where the next `bytes` bytes go; valid until the next call. The caller
   /// writes there and then calls commit() with the new end.
   char* reserve(std::size_t bytes) {
-    if (used_ + bytes > fill_.size()) [[unlikely]]
+    if (used_.load(std::memory_order_relaxed) + bytes > fill_.size()) [[unlikely]]
       make_room(bytes);
-    return fill_.data() + used_;
+    return fill_.data() + used_.load(std::memory_order_relaxed);
   }
-  void commit(char* end) noexcept { used_ = static_cast<std::size_t>(end - fill_.data()); }
+  // A release store is a plain store on x86 and ARM64's stlr: the hot path
+  // costs what it did with a plain size_t.
+  void commit(char* end) noexcept {
+    used_.store(static_cast<std::size_t>(end - fill_.data()), std::memory_order_release);
+  }
 
   /// Writes everything, waits for the writer and closes the file; throws
   /// std::runtime_error naming the path and the reason if a write failed.
   void close();
 
-  /// After a fatal signal: write what the run committed, in order. Only
-  /// async-signal-safe calls; waits at most a second for the writer.
+  /// After a fatal signal, on any thread: write what the run committed, in
+  /// order. Only async-signal-safe calls; waits at most a few seconds for
+  /// the run to finish a buffer swap and for the writer.
   void flush_after_crash() noexcept;
 
  private:
+  // crash_state_: idle -> swapping -> idle on the run's thread (submit);
+  // a handler takes idle -> claimed, or swapping -> claimed_in_swap, which
+  // the run turns into claimed when its swap is done; the handler ends in
+  // flushed. Once claimed, only the handler touches the buffers and fd_
+  // until it stores flushed.
+  enum crash_state : int { idle, swapping, claimed_in_swap, claimed, flushed };
+
   void make_room(std::size_t bytes);
   void submit();  // hand `fill_` to the writer
+  void abandon() noexcept;  // a handler claimed the file: wait for it, drop the rest
   void writer_loop();
   int write_out(const char* data, std::size_t n);  // 0 or an errno
 
@@ -64,7 +85,7 @@ class trace_file {
   std::uint64_t written_ = 0;    // by write_out, on one thread at a time
   std::uint64_t allocated_ = 0;  // reserved with fallocate
   std::vector<char> fill_;       // being filled by the run
-  std::size_t used_ = 0;
+  std::atomic<std::size_t> used_{0};  // committed bytes of fill_; read by a crash handler
   std::vector<char> spare_;  // being written by the writer, or free
   std::size_t spare_used_ = 0;
 
@@ -75,6 +96,10 @@ class trace_file {
   bool stop_ = false;
   int error_ = 0;  // the first failed write's errno
   std::thread writer_;
+
+  std::atomic<int> crash_state_{idle};
+  bool registered_ = false;  // in a crash slot (there are 32)
+  bool abandoned_ = false;   // a crash handler has written the file out
 };
 
 }  // namespace anyio::sim::detail

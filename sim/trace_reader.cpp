@@ -6,16 +6,26 @@
 // input: no unchecked access, no exceptions other than trace_error. Traces
 // are streamed (trace_reader): a file is read in 64 KiB chunks, one line
 // and one event at a time; read_trace and parse_trace collect the events.
+// A line is copied out of the chunk only when it spans two chunks, and a
+// line past the length limit is skipped to its end, counted, and reported
+// (max_line_bytes), so memory stays bounded whatever the input.
 #include <anyio/sim_trace.hpp>
 
 #include "trace_codec.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <optional>
+#include <utility>
 
 namespace anyio::sim {
 
@@ -241,18 +251,64 @@ json parse_object(const std::string& source, std::uint64_t line_no, std::string_
 
 constexpr std::size_t chunk_size = 64 * 1024;
 
+/// "1 MiB", "64 KiB", or bytes.
+std::string describe_bytes(std::uint64_t n) {
+  if (n % (std::uint64_t{1} << 20) == 0) return std::to_string(n >> 20) + " MiB";
+  if (n % 1024 == 0) return std::to_string(n >> 10) + " KiB";
+  return std::to_string(n) + " bytes";
+}
+
+/// Owns a file descriptor.
+struct fd_holder {
+  int fd = -1;
+  fd_holder() = default;
+  fd_holder(fd_holder&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+  fd_holder& operator=(fd_holder&& o) noexcept {
+    std::swap(fd, o.fd);
+    return *this;
+  }
+  ~fd_holder() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
 }  // namespace
+
+std::size_t max_line_bytes() {
+  const char* v = std::getenv("ANYIO_TRACE_MAX_LINE_BYTES");
+  if (v == nullptr || *v == '\0') return default_max_line_bytes;
+  std::uint64_t n = 0;
+  const char* end = v + std::strlen(v);
+  auto [p, ec] = std::from_chars(v, end, n);
+  if (ec != std::errc() || p != end || n < 1024 ||
+      n > std::numeric_limits<std::size_t>::max() / 2)
+    throw std::invalid_argument("ANYIO_TRACE_MAX_LINE_BYTES=" + quote_trace_line(v, 40) +
+                                ": expected a number of bytes, at least 1024");
+  return static_cast<std::size_t>(n);
+}
+
+std::string quote_trace_line(std::string_view line, std::size_t keep) {
+  if (line.size() <= keep) return std::string(line);
+  std::size_t cut = keep;
+  // Back up over UTF-8 continuation bytes so no character is split.
+  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(line.substr(0, cut)) + "\u2026 (" + std::to_string(line.size()) +
+         " bytes)";
+}
 
 struct trace_reader::impl {
   std::string source;
   // The input: a file read through a 64 KiB buffer, or text in memory.
-  // The buffer is declared before the stream so that it outlives it.
   bool from_file = false;
+  fd_holder file;
   std::unique_ptr<char[]> buffer;
-  std::ifstream file;
-  std::string file_line;
+  std::size_t buf_pos = 0, buf_end = 0;
+  bool file_eof = false;
+  std::string file_line;  ///< a line that spans two chunks
   std::string_view text;
   std::size_t pos = 0;
+  std::size_t max_line = default_max_line_bytes;
+  std::uint64_t long_line = 0;  ///< the length of the line just read, if over max_line
 
   std::uint64_t line_no = 0;  ///< lines read so far, blank ones included
   trace_header header;
@@ -266,6 +322,8 @@ struct trace_reader::impl {
   std::optional<trace_error> error;
 
   bool raw_line(std::string_view& line);
+  bool file_line_of(std::string_view& line);
+  bool fill();
   bool next_line(std::string_view& line);
   std::uint64_t last_step = 0;  ///< of the last event returned
   std::int64_t last_time = 0;
@@ -284,20 +342,69 @@ struct trace_reader::impl {
 };
 
 bool trace_reader::impl::raw_line(std::string_view& line) {
-  if (!from_file) {
-    if (pos >= text.size()) return false;
-    std::size_t end = text.find('\n', pos);
-    last_unterminated = end == std::string_view::npos;
-    if (last_unterminated) end = text.size();
-    line = text.substr(pos, end - pos);
-    pos = end + 1;
-    return true;
+  long_line = 0;
+  if (from_file) return file_line_of(line);
+  if (pos >= text.size()) return false;
+  std::size_t end = text.find('\n', pos);
+  last_unterminated = end == std::string_view::npos;
+  if (last_unterminated) end = text.size();
+  if (end - pos > max_line) long_line = end - pos;
+  line = text.substr(pos, end - pos);
+  pos = end + 1;
+  return true;
+}
+
+/// The next chunk of the file; false at its end.
+bool trace_reader::impl::fill() {
+  if (file_eof) return false;
+  for (;;) {
+    const ssize_t n = ::read(file.fd, buffer.get(), chunk_size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      throw trace_error(source + ": cannot read trace file: " + std::strerror(errno), 0, "");
+    buf_pos = 0;
+    buf_end = static_cast<std::size_t>(n);
+    file_eof = n == 0;
+    return n > 0;
   }
-  if (!std::getline(file, file_line)) {
-    if (file.bad()) throw trace_error(source + ": cannot read trace file", 0, "");
-    return false;
+}
+
+/// A line of the file: a view into the chunk when the whole line is in it,
+/// else gathered in file_line; past max_line, only its length is kept.
+bool trace_reader::impl::file_line_of(std::string_view& line) {
+  file_line.clear();
+  std::uint64_t length = 0;
+  bool any = false;
+  for (;;) {
+    if (buf_pos == buf_end && !fill()) {
+      if (!any) return false;
+      last_unterminated = true;  // the file ends without a '\n'
+      break;
+    }
+    any = true;
+    const char* start = buffer.get() + buf_pos;
+    const std::size_t avail = buf_end - buf_pos;
+    const auto* nl = static_cast<const char*>(std::memchr(start, '\n', avail));
+    const std::size_t take = nl != nullptr ? static_cast<std::size_t>(nl - start) : avail;
+    buf_pos += take + (nl != nullptr ? 1 : 0);
+    if (length == 0 && nl != nullptr && take <= max_line) {  // the common case: no copy
+      last_unterminated = false;
+      line = std::string_view(start, take);
+      return true;
+    }
+    length += take;
+    if (length <= max_line) {
+      file_line.append(start, take);
+    } else if (!file_line.empty()) {
+      file_line.clear();
+      file_line.shrink_to_fit();
+    }
+    if (nl != nullptr) {
+      last_unterminated = false;
+      break;
+    }
   }
-  last_unterminated = file.eof();  // getline stopped at the end, not at a '\n'
+  if (length > max_line) long_line = length;
   line = file_line;
   return true;
 }
@@ -307,6 +414,11 @@ bool trace_reader::impl::raw_line(std::string_view& line) {
 bool trace_reader::impl::next_line(std::string_view& line) {
   while (raw_line(line)) {
     ++line_no;
+    if (long_line != 0)
+      fail_at(source, line_no,
+              "line is " + std::to_string(long_line) + " bytes long, over the limit of " +
+                  std::to_string(max_line) + " bytes (" + describe_bytes(max_line) +
+                  "; ANYIO_TRACE_MAX_LINE_BYTES raises it)");
     // A UTF-8 byte order mark and CRLF line ends (an editor on Windows) do
     // not change the trace: without this, replay and diff would report a
     // divergence on lines that look identical.
@@ -359,28 +471,38 @@ const trace_event* trace_reader::impl::advance() {
   return nullptr;
 }
 
-trace_reader::trace_reader(const std::string& path, unfinished_trace unfinished)
+trace_reader::trace_reader(const std::string& path, unfinished_trace unfinished,
+                           std::size_t max_line)
     : impl_(std::make_unique<impl>()) {
   impl& m = *impl_;
   m.source = path;
   m.unfinished = unfinished;
+  try {
+    m.max_line = max_line != 0 ? max_line : max_line_bytes();
+  } catch (const std::invalid_argument& e) {
+    throw trace_error(path + ": " + e.what(), 0, "");
+  }
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw trace_error(path + ": is a directory, not a trace file", 0, "");
-  // The buffer must be installed before the file is opened to take effect.
+  m.file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (m.file.fd < 0)
+    throw trace_error(path + ": cannot open trace file: " + std::strerror(errno), 0, "");
   m.buffer = std::make_unique<char[]>(chunk_size);
-  m.file.rdbuf()->pubsetbuf(m.buffer.get(), chunk_size);
-  m.file.open(path, std::ios::binary);
-  if (!m.file) throw trace_error(path + ": cannot open trace file", 0, "");
   m.from_file = true;
   m.read_header();
 }
 
 trace_reader::trace_reader(std::string_view text, std::string source,
-                           unfinished_trace unfinished)
+                           unfinished_trace unfinished, std::size_t max_line)
     : impl_(std::make_unique<impl>()) {
   impl_->source = std::move(source);
   impl_->unfinished = unfinished;
+  try {
+    impl_->max_line = max_line != 0 ? max_line : max_line_bytes();
+  } catch (const std::invalid_argument& e) {
+    throw trace_error(impl_->source + ": " + e.what(), 0, "");
+  }
   impl_->text = text;
   impl_->read_header();
 }

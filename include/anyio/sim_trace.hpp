@@ -6,6 +6,9 @@
 // error message, never a crash. Used by replay, the anyio-sim tool and the
 // shrinker. trace_reader streams a trace line by line in constant memory;
 // read_trace / parse_trace load a whole trace, for traces known to be small.
+// A line longer than the limit (1 MiB unless ANYIO_TRACE_MAX_LINE_BYTES says
+// otherwise) is an error, found without holding the line, so one hostile
+// line cannot take the memory or the time that quoting it would.
 #pragma once
 #include <anyio/backend.hpp>
 
@@ -17,6 +20,10 @@
 #include <vector>
 
 namespace anyio::sim {
+
+/// The trace format version this build writes and reads ("version" in the
+/// header line).
+inline constexpr int trace_format_version = 1;
 
 class trace_error : public std::runtime_error {
  public:
@@ -107,15 +114,33 @@ enum class unfinished_trace {
   accept,  ///< the events up to there; a last line cut off mid-write is dropped
 };
 
+/// The longest trace line a reader accepts by default, newline excluded.
+inline constexpr std::size_t default_max_line_bytes = std::size_t{1} << 20;
+
+/// The reader's line limit: ANYIO_TRACE_MAX_LINE_BYTES (a number of bytes,
+/// at least 1024) if set, else default_max_line_bytes. Throws
+/// std::invalid_argument naming the variable if its value is not such a
+/// number.
+std::size_t max_line_bytes();
+
+/// A line (or any text) for a message: whole if at most `keep` bytes, else
+/// its first `keep` bytes (cut at a UTF-8 character boundary) followed by
+/// "… (N bytes)". Divergence and diff reports quote lines through this.
+std::string quote_trace_line(std::string_view line, std::size_t keep = 200);
+
 class trace_reader {
  public:
-  /// Opens the file and reads its header line; throws trace_error.
+  /// Opens the file and reads its header line; throws trace_error. A line
+  /// longer than `max_line` bytes (0: max_line_bytes()) is a trace_error
+  /// naming the file, the line and its length.
   explicit trace_reader(const std::string& path,
-                        unfinished_trace unfinished = unfinished_trace::error);
+                        unfinished_trace unfinished = unfinished_trace::error,
+                        std::size_t max_line = 0);
   /// Over a trace in memory; `text` must outlive the reader. `source` names
   /// it in messages.
   trace_reader(std::string_view text, std::string source,
-               unfinished_trace unfinished = unfinished_trace::error);
+               unfinished_trace unfinished = unfinished_trace::error,
+               std::size_t max_line = 0);
   trace_reader(trace_reader&&) noexcept;
   trace_reader& operator=(trace_reader&&) noexcept;
   ~trace_reader();

@@ -37,6 +37,10 @@ std::string printable(const std::string& s) {
   return out;
 }
 
+std::string quoted(const std::string& s, std::size_t keep) {
+  return printable(quote_trace_line(s, keep));
+}
+
 arguments::arguments(const std::vector<std::string>& args, const std::vector<std::string>& valued,
                      const std::vector<std::string>& flags) {
   bool only_operands = false;
@@ -170,18 +174,18 @@ std::vector<std::string> describe_outcome(const trace_outcome& o) {
   std::size_t pos = 0;
   while (pos <= o.message.size()) {
     std::size_t end = std::min(o.message.find('\n', pos), o.message.size());
-    message.push_back(printable(o.message.substr(pos, end - pos)));
+    message.push_back(quoted(o.message.substr(pos, end - pos)));
     pos = end + 1;
     if (!o.blocked.empty()) break;
   }
   if (!o.exception_type.empty() || !o.message.empty())
-    out.push_back("  " + printable(o.exception_type) + (o.exception_type.empty() ? "" : ": ") +
+    out.push_back("  " + quoted(o.exception_type) + (o.exception_type.empty() ? "" : ": ") +
                   message[0]);
   for (std::size_t i = 1; i < message.size(); ++i) out.push_back("    " + message[i]);
   if (!o.blocked.empty()) out.push_back("  blocked tasks:");
   for (const run_outcome::blocked_task& b : o.blocked)
-    out.push_back("    task " + std::to_string(b.id) + " '" + printable(b.name) +
-                  "' waits on: " + printable(b.wait));
+    out.push_back("    task " + std::to_string(b.id) + " '" + quoted(b.name, 80) +
+                  "' waits on: " + quoted(b.wait));
   return out;
 }
 

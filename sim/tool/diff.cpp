@@ -4,7 +4,9 @@
 // runs, so any difference is real — and the report gives the line numbers,
 // both lines, the task involved and the events just before, which is what a
 // reader needs to see why a replay or a determinism check diverged. Both
-// traces are streamed in lockstep; only the last --context lines are kept.
+// traces are streamed in lockstep; only the last --context lines are kept,
+// and a line is quoted by its first 200 bytes and its length, so a trace of
+// huge lines neither floods the terminal nor fills the memory.
 #include "tool.hpp"
 
 #include <optional>
@@ -25,6 +27,8 @@ const char* const diff_usage =
 
 namespace {
 
+constexpr std::size_t quote_bytes = 200;
+
 /// A body line (an event, or the outcome) as the report shows it.
 struct shown_line {
   std::uint64_t line = 0;
@@ -37,7 +41,16 @@ std::string who(const trace_event* e) {
   std::string what = e->kind + " at step " + std::to_string(e->step) + ", t=" +
                      seconds(e->time, decimals_for(e->time));
   if (e->task == 0) return what;
-  return "task " + std::to_string(e->task) + " '" + printable(e->name) + "', " + what;
+  return "task " + std::to_string(e->task) + " '" + quoted(e->name, 80) + "', " + what;
+}
+
+/// `text` as a report quotes it (quote_trace_line), into `out`'s storage:
+/// a line of megabytes is shown by its start and its length.
+void quote(const std::string& text, std::string& out) {
+  if (text.size() <= quote_bytes)
+    out.assign(text);
+  else
+    out = quote_trace_line(text, quote_bytes);
 }
 
 /// One trace walked line by line: the current event, or the outcome once
@@ -53,7 +66,9 @@ struct walker {
   }
   const std::string& text() const { return event ? event->text : r.outcome().text; }
   /// The outcome's line is counted from the last event, as the report always has.
-  shown_line shown() const { return {event ? event->line : last_line + 1, text(), who(event)}; }
+  shown_line shown() const {
+    return {event ? event->line : last_line + 1, quote_trace_line(text()), who(event)};
+  }
 };
 
 void drain(trace_reader& r) {
@@ -86,7 +101,11 @@ comparison compare(trace_reader& ra, trace_reader& rb, std::size_t context) {
   on_b(ra, [&] { b.advance(); });
   // Both end with their outcome line, which no event line can equal.
   while (a.event && b.event && a.event->text == b.event->text) {
-    if (context > 0) ring[c.same % context] = {a.event->line, a.event->text, {}};
+    if (context > 0) {
+      shown_line& l = ring[c.same % context];
+      l.line = a.event->line;
+      quote(a.event->text, l.text);
+    }
     ++c.same;
     a.advance();
     on_b(ra, [&] { b.advance(); });
@@ -130,17 +149,17 @@ int run_diff(const std::vector<std::string>& args) {
     throw usage_error("expected two traces A B, got " + std::to_string(a.operands().size()));
   const std::uint64_t context = a.number("--context", 3, 0, 1000);
   // Unfinished traces (a crashed run) compare too: they end where it stopped.
-  trace_reader ra(a.operands()[0], unfinished_trace::accept);
+  trace_reader ra = open_trace(a.operands()[0]);
   std::optional<trace_reader> rb;
-  on_b(ra, [&] { rb.emplace(a.operands()[1], unfinished_trace::accept); });
+  on_b(ra, [&] { rb.emplace(open_trace(a.operands()[1])); });
   const comparison c = compare(ra, *rb, context);
   output out;
   bool differ = false;
   if (ra.header().text != rb->header().text) {
     differ = true;
     out.print("headers differ (line 1):");
-    out.print("  A: " + printable(ra.header().text));
-    out.print("  B: " + printable(rb->header().text));
+    out.print("  A: " + printable(quote_trace_line(ra.header().text)));
+    out.print("  B: " + printable(quote_trace_line(rb->header().text)));
   }
   if (!c.a) {
     if (differ) {

@@ -27,6 +27,7 @@ constexpr const char* overview =
     "  diff A B               the first event where two traces differ\n"
     "  merge OUT IN...        combine sweep JSON shards into one summary\n"
     "  help [COMMAND]         this text, or a command's options\n"
+    "  --version              the tool's version and the format versions it reads\n"
     "\n"
     "exit status: 0 ok, 1 differences (diff) or failures (merge) found, 2 bad usage or input.\n"
     "Run 'anyio-sim <command> --help' for a command's options.\n";
@@ -74,6 +75,12 @@ int main(int argc, char** argv) {
   const std::string name = args[0];
   args.erase(args.begin());
   if (name == "--help" || name == "-h" || name == "help") return help(args);
+  if (name == "--version" || name == "version") {
+    std::printf("anyio-sim %s (trace format version %d, sweep summary version %lld)\n",
+                ANYIO_VERSION, anyio::sim::trace_format_version,
+                static_cast<long long>(tool::summary_version()));
+    return tool::exit_ok;
+  }
   const command* c = find_command(name);
   if (c == nullptr) {
     std::fprintf(stderr, "anyio-sim: unknown command '%s'\n\n%s", name.c_str(), overview);

@@ -6,13 +6,16 @@
 // (clock jumps, deadlines, draws) are marked '*'. When the tasks do not fit
 // the width, each line is labelled with its task instead. The outcome, with
 // the blocked tasks of a deadlock, comes last. The trace is read twice, the
-// first time for the lanes and column widths, and never held in memory.
+// first time for the lanes and column widths, and never held in memory
+// (unless it comes from a pipe). Given a sweep summary instead, show prints
+// its totals and failures.
 #include "tool.hpp"
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <unordered_map>
 #include <utility>
@@ -20,12 +23,13 @@
 namespace anyio::sim::tool {
 
 const char* const show_usage =
-    "usage: anyio-sim show [options] TRACE\n"
+    "usage: anyio-sim show [options] TRACE|SUMMARY\n"
     "\n"
     "Prints a run as a timeline: the header (test, seed, strategy, how to replay), one line\n"
     "per event with its virtual time and step, each task in its own column, and the outcome\n"
     "(with the blocked tasks of a deadlock). Lines marked '*' are the scheduler's: clock\n"
-    "jumps, deadlines and random draws.\n"
+    "jumps, deadlines and random draws. TRACE '-' reads standard input. Given a sweep\n"
+    "summary (the --json file of a sweep, or a merge), prints its totals and failures.\n"
     "\n"
     "options:\n"
     "  --no-steps     leave out the plain 'runs' lines (one per scheduling step)\n"
@@ -54,23 +58,42 @@ void pad_to(std::string& l, std::size_t col) {
   l.append(l.size() <= col ? col - l.size() : 1, ' ');
 }
 
-/// A trace to read twice. A file is opened again; a pipe cannot be, so its
-/// text is kept for the second pass (the text alone: parsed, a trace takes
-/// about ten times its size).
+/// A trace to read twice. A file is opened again; a pipe or standard input
+/// ("-") cannot be, so its text is kept for the second pass (the text alone:
+/// parsed, a trace takes about ten times its size).
 class trace_source {
  public:
   explicit trace_source(const std::string& path);
   trace_reader open() const {
-    return text_ ? trace_reader(*text_, path_, unfinished_trace::accept)
+    return text_ ? trace_reader(*text_, name_, unfinished_trace::accept)
                  : trace_reader(path_, unfinished_trace::accept);
+  }
+  /// The name for messages: the path, or "<stdin>".
+  const std::string& name() const { return name_; }
+  bool from_stdin() const { return path_ == "-"; }
+  /// Whether this is a sweep summary rather than a trace.
+  bool is_summary() const {
+    return text_ ? is_sweep_summary(*text_) : file_is_sweep_summary(path_);
+  }
+  sweep_summary summary() const {
+    return text_ ? parse_summary(*text_, name_) : read_summary(path_);
   }
 
  private:
   std::string path_;
+  std::string name_;
   std::optional<std::string> text_;
 };
 
-trace_source::trace_source(const std::string& path) : path_(path) {
+trace_source::trace_source(const std::string& path)
+    : path_(path), name_(path == "-" ? "<stdin>" : path) {
+  if (path == "-") {
+    std::ostringstream text;
+    text << std::cin.rdbuf();
+    if (std::cin.bad()) throw trace_error("<stdin>: cannot read", 0, "");
+    text_ = text.str();
+    return;
+  }
   using type = std::filesystem::file_type;
   std::error_code ec;
   const type t = std::filesystem::status(path, ec).type();
@@ -82,6 +105,22 @@ trace_source::trace_source(const std::string& path) : path_(path) {
   text << in.rdbuf();
   if (in.bad()) throw trace_error(path + ": cannot read trace file", 0, "");
   text_ = text.str();
+}
+
+/// A sweep summary given to show: its totals and failures, as merge prints them.
+void show_summary(output& out, const trace_source& source, const std::string& program) {
+  const sweep_summary s = source.summary();
+  out.print("anyio-sim sweep summary " + printable(source.name()));
+  out.print("  tests         " + quoted(join(s.tests), 1000));
+  out.print("  strategy      " + printable(s.strategy));
+  out.print("  seeds         " + std::to_string(s.first_seed) + ".." +
+            std::to_string(s.first_seed + s.seed_count) +
+            (s.shard.count > 1 ? ", shard " + shard_name(s) : std::string()));
+  out.print("  seeds run     " + std::to_string(s.seeds_run));
+  out.print("  steps         " + std::to_string(s.steps));
+  out.print("  virtual time  " + human_duration(s.virtual_time_ns));
+  out.print("  failures      " + std::to_string(s.failures.size()));
+  describe_failures(out, s, program);
 }
 
 class timeline {
@@ -124,7 +163,7 @@ void timeline::collect_tasks(trace_reader& r) {
   auto add = [&](std::uint64_t id, const std::string& name) {
     if (id == 0 || tasks_.count(id) != 0) return;
     task_info& info = tasks_[id];
-    info.name = printable(name);
+    info.name = quoted(name, 80);
     info.lane = order_.size();
     order_.push_back(id);
     auto [it, fresh] = first_with_name.emplace(info.name, id);
@@ -169,12 +208,13 @@ std::string timeline::subject(std::uint64_t id) const {
 void timeline::header(output& out, const std::string& program) {
   const trace_header& h = header_;
   out.print("anyio-sim trace " + printable(path_));
-  out.print("  test      " + printable(h.test));
+  out.print("  test      " + quoted(h.test));
   out.print("  seed      " + std::to_string(h.seed));
   out.print("  strategy  " + describe_strategy(h));
   out.print("  limits    " + describe_limits(h));
+  // Standard input has no name to replay from: a placeholder for the file.
   out.print("  replay    " + printable(program + " " + shell_quote(h.test) + " --anyio-replay " +
-                                      shell_quote(path_)));
+                                      (source_.from_stdin() ? "TRACE" : shell_quote(path_))));
   out.print("  events    " + std::to_string(events_) + ", tasks " +
             std::to_string(order_.size()));
   out.print("");
@@ -221,7 +261,7 @@ std::pair<std::uint64_t, std::string> timeline::describe(const trace_event& e) {
     if (it != tasks_.end()) prev = std::exchange(it->second.last_kind, k);
   }
   if (k == "step") return {e.task, "runs"};
-  if (k == "park") return {e.task, "parks: " + printable(e.wait)};
+  if (k == "park") return {e.task, "parks: " + quoted(e.wait)};
   if (k == "wake") {
     if (!e.error) return {e.task, "wakes"};
     return {e.task, prev == "cancelled" ? "wakes: cancelled" : "wakes with an exception"};
@@ -242,12 +282,12 @@ std::pair<std::uint64_t, std::string> timeline::describe(const trace_event& e) {
     return {only_ ? *only_ : e.task, text + ")"};
   }
   if (k == "cancel")
-    return {e.task, "scope " + std::to_string(e.scope) + " cancelled (" + printable(e.reason) +
+    return {e.task, "scope " + std::to_string(e.scope) + " cancelled (" + quoted(e.reason) +
                         ")"};
   if (k == "cancelled") return {e.task, "gets anyio::cancelled"};
   if (k == "exit")
-    return {e.task, e.failed ? "exits with " + printable(e.outcome) : "exits (" +
-                                                                          printable(e.outcome) +
+    return {e.task, e.failed ? "exits with " + quoted(e.outcome) : "exits (" +
+                                                                          quoted(e.outcome) +
                                                                           ")"};
   if (k == "deadline") return {0, "* deadline of scope " + std::to_string(e.scope) + " expires"};
   if (k == "clock") {
@@ -257,7 +297,7 @@ std::pair<std::uint64_t, std::string> timeline::describe(const trace_event& e) {
     return {0, "* clock jumps +" + human_duration(jump) + " to t=" + seconds(e.time, decimals_)};
   }
   if (k == "draw")
-    return {0, "* draw '" + printable(e.purpose) + "': " + std::to_string(e.value) + " in [0, " +
+    return {0, "* draw '" + quoted(e.purpose) + "': " + std::to_string(e.value) + " in [0, " +
                    std::to_string(e.bound) + ")"};
   return {e.task, k};
 }
@@ -338,11 +378,18 @@ int run_show(const std::vector<std::string>& args) {
   std::optional<std::uint64_t> only;
   if (a.value("--task")) only = a.number("--task", 0, 1, UINT64_MAX);
   const std::size_t width = a.number("--width", default_width(), 40, 1000);
-  const std::string& path = a.operands()[0];
-  const trace_source source(path);
+  const trace_source source(a.operands()[0]);
+  const std::string program = a.value("--program").value_or("<test-binary>");
   output out;
-  timeline(source, path, only, !a.flag("--no-steps"), width)
-      .print(out, a.value("--program").value_or("<test-binary>"));
+  try {
+    timeline(source, source.name(), only, !a.flag("--no-steps"), width).print(out, program);
+  } catch (const trace_error& e) {
+    // A bad first line: perhaps not a trace at all, but a sweep summary.
+    if (e.line() != 1 || !source.is_summary()) throw;
+    if (only) throw usage_error("--task applies to traces; " + source.name() +
+                                " is a sweep summary");
+    show_summary(out, source, program);
+  }
   return exit_ok;
 }
 

@@ -88,7 +88,7 @@ run_counts count(trace_reader& r) {
     const bool has_task = e.kind != "deadline" && e.kind != "draw" && e.kind != "clock";
     task_counts scratch;
     task_counts* task = has_task ? &c.tasks[e.task] : &scratch;
-    if (task->name.empty()) task->name = printable(e.name);
+    if (task->name.empty()) task->name = quoted(e.name, 80);
     if (e.kind == "decide") count_decision(c, e, steps.last_task);
     if ((e.kind == "step" || e.kind == "decide") && steps.is_new_step(e)) {
       ++task->steps;
@@ -158,7 +158,7 @@ int run_stats(const std::vector<std::string>& args) {
     throw usage_error(a.operands().empty() ? "no TRACE given"
                                            : "expected one TRACE, got " +
                                                  std::to_string(a.operands().size()));
-  trace_reader r(a.operands()[0], unfinished_trace::accept);
+  trace_reader r = open_trace(a.operands()[0]);
   const run_counts c = count(r);
   const trace_header& h = r.header();
   const trace_outcome& o = r.outcome();
@@ -166,7 +166,7 @@ int run_stats(const std::vector<std::string>& args) {
   std::vector<std::string> outcome = describe_outcome(o);
   outcome[0].replace(0, std::string("outcome: ").size(), "outcome       ");
   out.print("trace         " + printable(r.source()));
-  out.print("test          " + printable(h.test) + " (seed " + std::to_string(h.seed) +
+  out.print("test          " + quoted(h.test) + " (seed " + std::to_string(h.seed) +
             ", strategy " + describe_strategy(h) + ")");
   for (const std::string& line : outcome) out.print(line);
   out.print("virtual time  " + human_duration(o.time) + " (" + std::to_string(c.clock_jumps) +

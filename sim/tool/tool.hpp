@@ -6,6 +6,7 @@
 // subcommand lives in its own file (show.cpp, diff.cpp, merge.cpp,
 // stats.cpp); main.cpp dispatches and turns errors into messages.
 #pragma once
+#include <anyio/sim.hpp>
 #include <anyio/sim_trace.hpp>
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -84,6 +86,10 @@ std::string human_duration(std::int64_t ns);
 /// `s` with control characters as \xNN: names in a trace are user data, and a
 /// terminal escape in a hostile trace must not reach the terminal.
 std::string printable(const std::string& s);
+/// User data from a trace for a report: printable(), and past `keep` bytes
+/// only its start and its length (quote_trace_line), so one huge name or
+/// message does not flood the output.
+std::string quoted(const std::string& s, std::size_t keep = 200);
 /// POSIX shell quoting: 'it'\''s'.
 std::string shell_quote(const std::string& s);
 /// "random", or "pct (depth 3, 1000 steps)".
@@ -92,6 +98,26 @@ std::string describe_strategy(const trace_header& h);
 std::string describe_limits(const trace_header& h);
 /// The outcome as a sentence plus indented detail lines (exception, blocked tasks).
 std::vector<std::string> describe_outcome(const trace_outcome& o);
+
+/// The sweep summary version this build writes and reads.
+std::int64_t summary_version();
+/// Whether `text` is a sweep summary (a JSON object of format anyio-sim-sweep).
+bool is_sweep_summary(std::string_view text);
+/// The same for a regular file of at most 64 MiB (false for anything else).
+bool file_is_sweep_summary(const std::string& path);
+/// A reader of the trace at `path`, unfinished traces accepted; a sweep
+/// summary given instead is an error saying so.
+trace_reader open_trace(const std::string& path);
+/// A sweep summary, every field checked (summary.cpp); throws
+/// std::runtime_error naming `path` and the field. `path` "-" reads stdin.
+sweep_summary read_summary(const std::string& path);
+sweep_summary parse_summary(const std::string& text, const std::string& path);
+/// "K/N".
+std::string shard_name(const sweep_summary& s);
+/// "a, b, c".
+std::string join(const std::vector<std::string>& items);
+/// Each failure with the commands that replay and rerun it.
+void describe_failures(output& out, const sweep_summary& m, const std::string& program);
 
 int run_show(const std::vector<std::string>& args);
 int run_diff(const std::vector<std::string>& args);

@@ -59,5 +59,5 @@ TEST_CASE("trace reader: errors name the line and the field", "[sim][trace]") {
 
 TEST_CASE("trace reader: a missing file is a clear error", "[sim][trace]") {
   REQUIRE_THROWS_WITH(anyio::sim::read_trace("/nonexistent/x.jsonl"),
-                      "/nonexistent/x.jsonl: cannot open trace file");
+                      "/nonexistent/x.jsonl: cannot open trace file: No such file or directory");
 }

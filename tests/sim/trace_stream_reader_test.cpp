@@ -241,7 +241,7 @@ TEST_CASE("trace_reader: next() throws read_trace's errors at the bad line", "[s
     REQUIRE(error_of([&] { trace_reader r(dir); }).first ==
             dir + ": is a directory, not a trace file");
     REQUIRE(error_of([&] { trace_reader r("/nonexistent/x.jsonl"); }).first ==
-            "/nonexistent/x.jsonl: cannot open trace file");
+            "/nonexistent/x.jsonl: cannot open trace file: No such file or directory");
   }
 }
 
@@ -288,4 +288,104 @@ TEST_CASE("trace_reader: parse_trace errors match a reader's over the same text"
   REQUIRE(r.next() != nullptr);
   REQUIRE(error_of([&] { (void)drain(r); }) == expected);
   REQUIRE(r.events_read() == 1);
+}
+
+namespace {
+/// A step line of exactly `bytes` bytes (at least 48).
+std::string step_line_of(std::size_t bytes) {
+  const std::string head = R"({"i":1,"t":0,"ev":"step","task":1,"name":")", tail = R"("})";
+  return head + std::string(bytes - head.size() - tail.size(), 'n') + tail;
+}
+}  // namespace
+
+TEST_CASE("trace_reader: a line past the limit is an error naming the file, line and length",
+          "[sim][trace]") {
+  // 50 MB, written in pieces: the reader must report it without holding it.
+  const std::string path = (fs::temp_directory_path() /
+                            ("anyio-trace-stream-" + std::to_string(getpid()) + "-huge.jsonl"))
+                               .string();
+  constexpr std::size_t huge = 50'000'000;
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << header << '\n' << spawn << '\n' << R"({"i":1,"t":0,"ev":"step","task":1,"name":")";
+    const std::string piece(1 << 20, 'n');
+    std::size_t name = huge - 44;
+    for (; name >= piece.size(); name -= piece.size()) out << piece;
+    out << piece.substr(0, name) << R"("})" << '\n' << outcome << '\n';
+  }
+  const std::string expected = path + ":3: line is " + std::to_string(huge) +
+                               " bytes long, over the limit of 1048576 bytes (1 MiB; "
+                               "ANYIO_TRACE_MAX_LINE_BYTES raises it)";
+  trace_reader r(path);
+  REQUIRE(r.next() != nullptr);
+  auto [message, line] = error_of([&] { r.next(); });
+  fs::remove(path);
+  CHECK(message == expected);
+  CHECK(line == 3);
+  // The same from a trace in memory, and from read_trace's whole-file path.
+  const std::string text = header + "\n" + step_line_of((1 << 20) + 1) + "\n" + outcome + "\n";
+  CHECK(error_of([&] { (void)anyio::sim::parse_trace(text, "mem"); }).first ==
+        "mem:2: line is 1048577 bytes long, over the limit of 1048576 bytes (1 MiB; "
+        "ANYIO_TRACE_MAX_LINE_BYTES raises it)");
+}
+
+TEST_CASE("trace_reader: the line limit is exact, per reader or from ANYIO_TRACE_MAX_LINE_BYTES",
+          "[sim][trace]") {
+  for (const bool from_file : {false, true}) {
+    INFO((from_file ? "file" : "text"));
+    for (const std::size_t limit : {std::size_t{1024}, std::size_t{100000}, std::size_t{3 << 20}}) {
+      INFO("limit " << limit);
+      // A limit beyond 64 KiB: the line spans the reader's chunks.
+      const std::string at = header.size() <= limit ? step_line_of(limit) : "";
+      const std::string ok_text = header + "\n" + at + "\n" + outcome + "\n";
+      const std::string bad_text = header + "\n" + step_line_of(limit + 1) + "\n" + outcome + "\n";
+      temp_file ok_file("limit-ok.jsonl", ok_text), bad_file("limit-bad.jsonl", bad_text);
+      auto open = [&](const std::string& text, const temp_file& f) {
+        return from_file ? trace_reader(f.path(), anyio::sim::unfinished_trace::error, limit)
+                         : trace_reader(text, "mem", anyio::sim::unfinished_trace::error, limit);
+      };
+      trace_reader ok = open(ok_text, ok_file);
+      const trace_event* e = ok.next();
+      REQUIRE(e != nullptr);
+      CHECK(e->text.size() == limit);
+      CHECK(e->name.size() == limit - 44);
+      CHECK(ok.next() == nullptr);
+      trace_reader bad = open(bad_text, bad_file);
+      auto [message, line] = error_of([&] { bad.next(); });
+      CHECK(line == 2);
+      CHECK_THAT(message, Catch::Contains(":2: line is " + std::to_string(limit + 1) +
+                                          " bytes long, over the limit of " +
+                                          std::to_string(limit) + " bytes"));
+    }
+  }
+  // The variable: a number of bytes, at least 1024; anything else is named.
+  REQUIRE(::setenv("ANYIO_TRACE_MAX_LINE_BYTES", "2048", 1) == 0);
+  CHECK(anyio::sim::max_line_bytes() == 2048);
+  const std::string text = header + "\n" + step_line_of(2049) + "\n" + outcome + "\n";
+  CHECK_THAT(error_of([&] { (void)anyio::sim::parse_trace(text, "mem"); }).first,
+             Catch::Contains("mem:2: line is 2049 bytes long, over the limit of 2048 bytes"));
+  for (const char* bad : {"abc", "100", "12x", "-5"}) {
+    REQUIRE(::setenv("ANYIO_TRACE_MAX_LINE_BYTES", bad, 1) == 0);
+    CHECK_THROWS_WITH(anyio::sim::max_line_bytes(),
+                      "ANYIO_TRACE_MAX_LINE_BYTES=" + std::string(bad) +
+                          ": expected a number of bytes, at least 1024");
+    CHECK_THAT(error_of([&] { (void)anyio::sim::parse_trace(text, "mem"); }).first,
+               Catch::Contains("mem: ANYIO_TRACE_MAX_LINE_BYTES=" + std::string(bad)));
+  }
+  REQUIRE(::unsetenv("ANYIO_TRACE_MAX_LINE_BYTES") == 0);
+  CHECK(anyio::sim::max_line_bytes() == anyio::sim::default_max_line_bytes);
+}
+
+TEST_CASE("quote_trace_line: whole up to the limit, else the start and the length",
+          "[sim][trace]") {
+  using anyio::sim::quote_trace_line;
+  CHECK(quote_trace_line("") == "");
+  CHECK(quote_trace_line(std::string(200, 'a')) == std::string(200, 'a'));
+  CHECK(quote_trace_line(std::string(201, 'a')) == std::string(200, 'a') + "\u2026 (201 bytes)");
+  CHECK(quote_trace_line("abcdef", 3) == "abc\u2026 (6 bytes)");
+  // Never half a UTF-8 character: "é" is two bytes.
+  std::string accents;
+  for (int i = 0; i < 150; ++i) accents += "\xC3\xA9";
+  CHECK(quote_trace_line(accents, 201) == accents.substr(0, 200) + "\u2026 (300 bytes)");
+  CHECK(quote_trace_line(accents, 200) == accents.substr(0, 200) + "\u2026 (300 bytes)");
 }

@@ -174,6 +174,37 @@ TEST_CASE("trace: replay of a changed program names the first divergent event",
   CHECK_THAT(caught->what(), Catch::Contains("task "));
 }
 
+TEST_CASE("trace: a divergence quotes long lines by their start and length",
+          "[sim][trace][replay]") {
+  // The recorded run's main task had a 300 KB name (within the line
+  // limit); the program replayed calls it "main". The report shows 200
+  // bytes of each line and their lengths, not 300 KB.
+  const std::string path = temp_path("diverge-long.jsonl");
+  step_variant = 0;
+  anyio::sim::options opts;
+  opts.seed = 5;
+  opts.trace_path = path;
+  (void)anyio::sim::run_body(racy_body, opts);
+  std::string text = slurp(path);
+  const std::string name = "\"name\":\"main\"";
+  const std::string long_name = "\"name\":\"" + std::string(300'000, 'n') + "\"";
+  for (std::size_t at = text.find(name); at != std::string::npos; at = text.find(name, at))
+    text.replace(at, name.size(), long_name);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+  std::optional<anyio::sim::replay_divergence> caught;
+  try {
+    anyio::sim::replay(racy_body, path);
+  } catch (const anyio::sim::replay_divergence& e) {
+    caught = e;
+  }
+  REQUIRE(caught.has_value());
+  const std::string what = caught->what();
+  CHECK(what.size() < 1000);
+  CHECK_THAT(what, Catch::Contains("expected: ") && Catch::Contains("nnnn\u2026 (300") &&
+                       Catch::Contains(" bytes)\n  actual:   "));
+  CHECK(caught->expected().size() > 300'000);  // the exception keeps the whole lines
+}
+
 TEST_CASE("determinism check: the same program twice passes", "[sim][determinism]") {
   step_variant = 0;
   anyio::sim::options opts;
