@@ -103,7 +103,7 @@ ANYIO_TEST_CASE("task: exceptions propagate through every level of awaits", "[ta
   co_await anyio::checkpoint();  // the task is still usable after the exception
 }
 
-ANYIO_TEST_CASE("task: move-only; the moved-to task runs, the moved-from one is empty",
+ANYIO_TEST_CASE("task: move-only, the moved-to task runs, the moved-from one is empty",
                 "[task]") {
   bool ran = false;
   anyio::task<int> a = mark_and_return(ran, 9);

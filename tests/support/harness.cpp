@@ -188,13 +188,17 @@ void run_record(const char* test_name, test_body body, std::uint64_t seed) {
               static_cast<unsigned long long>(seed), test_name, opts.trace_path.c_str());
   std::fflush(stdout);
   sim::run_result r;
+  bool reported = false;
   {
     detail::assertion_scope scope(false, test_name, seed);
     r = sim::run_body(detail::checked_body(body), opts);
+    reported = scope.failures() != 0;
   }
   std::printf("anyio: recorded seed %llu of \"%s\" (%s) to %s\n",
               static_cast<unsigned long long>(seed), test_name,
               r.passed() ? "passed" : describe(r).c_str(), opts.trace_path.c_str());
+  // A recorded failure is still a failure: the exit status says so.
+  if (!r.passed() && !reported) fail_in_catch("sim seed " + std::to_string(seed), describe(r));
 }
 
 // ---- sweeps: one line per failing seed, a summary at the end ----
