@@ -290,8 +290,10 @@ std::size_t max_line_bytes() {
 std::string quote_trace_line(std::string_view line, std::size_t keep) {
   if (line.size() <= keep) return std::string(line);
   std::size_t cut = keep;
-  // Back up over UTF-8 continuation bytes so no character is split.
-  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+  // Back up over UTF-8 continuation bytes so no character is split: at most
+  // three (a character has at most four bytes), whatever bytes invalid text has.
+  while (cut > 0 && cut + 3 > keep && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80)
+    --cut;
   return std::string(line.substr(0, cut)) + "\u2026 (" + std::to_string(line.size()) +
          " bytes)";
 }

@@ -178,10 +178,10 @@ int run_merge(const std::vector<std::string>& args) {
   for (const std::string& p : in_paths)
     if (p == out_path && p != "-") throw usage_error(p + " is both an input and the output");
   std::vector<input> inputs;
-  for (const std::string& p : in_paths)
-    inputs.push_back({p == "-" ? "<stdin>" : p, read_summary(p)});
   if (std::count(in_paths.begin(), in_paths.end(), "-") > 1)
     throw usage_error("standard input ('-') given twice");
+  for (const std::string& p : in_paths)
+    inputs.push_back({p == "-" ? "<stdin>" : p, read_summary(p)});
   check_shards(inputs, a.flag("--allow-missing"));
   sweep_summary merged = inputs[0].summary;
   for (std::size_t i = 1; i < inputs.size(); ++i) merged.merge(inputs[i].summary);

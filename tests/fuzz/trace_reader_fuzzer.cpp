@@ -4,11 +4,15 @@
 // anyio::sim::trace_error. Anything else — another exception (uncaught, so
 // std::terminate), a crash, an ASan or UBSan report, a hang past -timeout —
 // is a finding. A trace that parses must also satisfy what the reader
-// promises its users (replay, the anyio-sim tool), checked below.
+// promises its users (replay, the anyio-sim tool), checked below; a reader
+// with a small line limit must agree with it or refuse, and quoting any
+// input must give a prefix of it and its length.
 #include <anyio/sim_trace.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace {
@@ -34,13 +38,42 @@ void check_accepted(const anyio::sim::trace& t) {
   if (o != "passed" && o != "failed" && o != "deadlock" && o != "error") __builtin_trap();
 }
 
+// quote_trace_line: the text itself when short, else a prefix of it cut at
+// most 3 bytes early (a UTF-8 boundary) and "… (N bytes)".
+void check_quote(std::string_view text) {
+  constexpr std::size_t keep = 64;
+  const std::string q = anyio::sim::quote_trace_line(text, keep);
+  if (text.size() <= keep) {
+    if (q != text) __builtin_trap();
+    return;
+  }
+  const std::string suffix = "\u2026 (" + std::to_string(text.size()) + " bytes)";
+  if (q.size() < suffix.size() || q.compare(q.size() - suffix.size(), suffix.size(), suffix) != 0)
+    __builtin_trap();
+  const std::size_t cut = q.size() - suffix.size();
+  if (cut > keep || cut + 3 < keep || text.substr(0, cut) != q.substr(0, cut)) __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
+  std::optional<std::size_t> events;
   try {
-    check_accepted(anyio::sim::parse_trace(text, "fuzz.jsonl"));
+    const anyio::sim::trace t = anyio::sim::parse_trace(text, "fuzz.jsonl");
+    check_accepted(t);
+    events = t.events.size();
   } catch (const anyio::sim::trace_error&) {  // the one expected way to refuse input
   }
+  // A small line limit only adds refusals: a reader under it either throws
+  // trace_error or reads what the unlimited reader read.
+  try {
+    anyio::sim::trace_reader r(text, "fuzz.jsonl", anyio::sim::unfinished_trace::error, 128);
+    while (r.next() != nullptr) {
+    }
+    if (!events || r.events_read() != *events) __builtin_trap();
+  } catch (const anyio::sim::trace_error&) {
+  }
+  check_quote(text);
   return 0;
 }

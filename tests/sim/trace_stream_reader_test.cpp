@@ -388,4 +388,8 @@ TEST_CASE("quote_trace_line: whole up to the limit, else the start and the lengt
   for (int i = 0; i < 150; ++i) accents += "\xC3\xA9";
   CHECK(quote_trace_line(accents, 201) == accents.substr(0, 200) + "\u2026 (300 bytes)");
   CHECK(quote_trace_line(accents, 200) == accents.substr(0, 200) + "\u2026 (300 bytes)");
+  // Bytes that are not UTF-8: never more than three taken back.
+  const std::string continuation(300, '\x80');
+  CHECK(quote_trace_line(continuation, 200) ==
+        continuation.substr(0, 197) + "\u2026 (300 bytes)");
 }

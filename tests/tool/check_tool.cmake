@@ -475,6 +475,9 @@ elseif(CHECK STREQUAL "merge")
   expect_match("${out}" "k.jsonl: a trace \\(format anyio-sim-trace\\), not a sweep summary; 'anyio-sim show k.jsonl' prints it"
                "merge of a trace")
 
+  run(rc out ${TOOL} merge -o - p0.json - -)
+  expect_rc(${rc} 2 "stdin twice" "${out}")
+  expect_match("${out}" "standard input \\('-'\\) given twice" "stdin twice")
   # Standard input as one of the inputs.
   execute_process(COMMAND ${TOOL} merge -o - p0.json - p2.json WORKING_DIRECTORY ${WORKDIR}
     INPUT_FILE ${WORKDIR}/p1.json RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
