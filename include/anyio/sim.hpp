@@ -18,7 +18,9 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace anyio::sim {
@@ -278,28 +280,80 @@ bool determinism_check_requested(const options& opts);
 options replay_options_for(const std::string& trace_path);
 }  // namespace detail
 
-/// Run fn() on the simulator until it finishes; return its value or rethrow
-/// its exception. Throws deadlock_error if every task blocks forever,
-/// liveness_error past max_steps / max_virtual_time, nondeterminism_error
-/// when check_determinism finds two runs of the seed that differ.
-template <class Fn> auto run(Fn fn, const options& opts = {}) {
-  anyio::detail::run_config config{opts.observer};
-  if (detail::determinism_check_requested(opts)) {
-    static_assert(std::is_copy_constructible_v<Fn>,
-                  "check_determinism runs the body twice: fn must be copyable");
-    auto rec = detail::new_recording();
-    {
-      auto first = detail::make_recording_backend(opts, rec);
-      try {
-        anyio::detail::run_on(*first, config, fn);
-      } catch (...) {  // the second run reports the outcome
+namespace detail {
+/// sim::run's body, once the options are split off the arguments.
+template <class Fn, class... Args> auto run_with(const options& opts, Fn fn, Args... args) {
+  if constexpr (anyio::detail::check_main_function<Fn, Args...>()) {
+    anyio::detail::run_config config{opts.observer};
+    if (determinism_check_requested(opts)) {
+      // The check runs the main function twice, so it needs copies of fn and
+      // its arguments; move-only ones can only run once.
+      if constexpr (std::is_copy_constructible_v<Fn> &&
+                    (std::is_copy_constructible_v<Args> && ...)) {
+        auto rec = new_recording();
+        {
+          auto first = make_recording_backend(opts, rec);
+          try {
+            anyio::detail::run_on(*first, config, fn, args...);
+          } catch (...) {  // the second run reports the outcome
+          }
+        }
+        auto second = make_checking_backend(opts, rec);
+        return anyio::detail::run_on(*second, config, std::move(fn), std::move(args)...);
+      } else {
+        anyio::detail::throw_usage_error(
+            "sim::run: check_determinism runs the main function twice, so fn and its "
+            "arguments must be copyable; pass copyable ones or turn the check off");
       }
     }
-    auto second = detail::make_checking_backend(opts, rec);
-    return anyio::detail::run_on(*second, config, std::move(fn));
+    auto b = make_backend(opts);
+    return anyio::detail::run_on(*b, config, std::move(fn), std::move(args)...);
   }
-  auto b = detail::make_backend(opts);
-  return anyio::detail::run_on(*b, config, std::move(fn));
+}
+template <class... Ts> struct last_is_options : std::false_type {};
+template <class T> struct last_is_options<T> : std::is_same<T, options> {};
+template <class T, class U, class... Ts>
+struct last_is_options<T, U, Ts...> : last_is_options<U, Ts...> {};
+}  // namespace detail
+
+/// Run fn(args...) on the simulator until it finishes; return its value or
+/// rethrow its exception — anyio::run's twin, with the simulator's options
+/// last: `sim::run(amain, {.seed = 42})`, `sim::run(worker, 3, opts)`.
+/// Throws deadlock_error if every task blocks forever, liveness_error past
+/// max_steps / max_virtual_time, nondeterminism_error when check_determinism
+/// finds two runs of the seed that differ (that check runs fn twice: fn and
+/// its arguments must then be copyable, or it is a usage_error).
+template <class Fn, class... Args> auto run(Fn fn, Args... args) {
+  if constexpr (detail::last_is_options<Args...>::value) {
+    // A named options object last: split it off the arguments.
+    auto all = std::forward_as_tuple(std::move(args)...);
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return detail::run_with(std::get<sizeof...(Args) - 1>(all), std::move(fn),
+                              std::move(std::get<I>(all))...);
+    }(std::make_index_sequence<sizeof...(Args) - 1>{});
+  } else {
+    return detail::run_with(options{}, std::move(fn), std::move(args)...);
+  }
+}
+// A braced `{.seed = 42}` cannot be deduced into a pack, so these take it in
+// a fixed place, after up to four arguments (name the options beyond that).
+template <class Fn> auto run(Fn fn, const options& opts) {
+  return detail::run_with(opts, std::move(fn));
+}
+template <class Fn, class A1> auto run(Fn fn, A1 a1, const options& opts) {
+  return detail::run_with(opts, std::move(fn), std::move(a1));
+}
+template <class Fn, class A1, class A2> auto run(Fn fn, A1 a1, A2 a2, const options& opts) {
+  return detail::run_with(opts, std::move(fn), std::move(a1), std::move(a2));
+}
+template <class Fn, class A1, class A2, class A3>
+auto run(Fn fn, A1 a1, A2 a2, A3 a3, const options& opts) {
+  return detail::run_with(opts, std::move(fn), std::move(a1), std::move(a2), std::move(a3));
+}
+template <class Fn, class A1, class A2, class A3, class A4>
+auto run(Fn fn, A1 a1, A2 a2, A3 a3, A4 a4, const options& opts) {
+  return detail::run_with(opts, std::move(fn), std::move(a1), std::move(a2), std::move(a3),
+                          std::move(a4));
 }
 
 /// Re-run fn() following the decisions recorded in `trace_path`, checking
