@@ -29,6 +29,7 @@ namespace {
 
 std::atomic<std::uint64_t> heap_allocations{0};
 std::atomic<std::uint64_t> new_calls{0};
+std::atomic<std::uint64_t> new_bytes{0};
 
 void bump(std::atomic<std::uint64_t>& c) noexcept {
   c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -36,14 +37,20 @@ void bump(std::atomic<std::uint64_t>& c) noexcept {
 
 void count_heap() noexcept { bump(heap_allocations); }
 
+void add_bytes(std::size_t n) noexcept {
+  new_bytes.store(new_bytes.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
 void* counted_new(std::size_t n) noexcept {
   bump(new_calls);
+  add_bytes(n);
   count_heap();
   return __libc_malloc(n == 0 ? 1 : n);
 }
 
 void* counted_aligned_new(std::size_t n, std::align_val_t al) noexcept {
   bump(new_calls);
+  add_bytes(n);
   count_heap();
   return __libc_memalign(static_cast<std::size_t>(al), n == 0 ? 1 : n);
 }
@@ -61,6 +68,10 @@ std::uint64_t anyio_bench::allocation_count() noexcept {
 
 std::uint64_t anyio_bench::operator_new_count() noexcept {
   return new_calls.load(std::memory_order_relaxed);
+}
+
+std::uint64_t anyio_bench::operator_new_bytes() noexcept {
+  return new_bytes.load(std::memory_order_relaxed);
 }
 
 // glibc's documented way to replace malloc: define the whole family.

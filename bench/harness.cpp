@@ -48,6 +48,8 @@ struct marks {
   double c0 = 0, c1 = 0;  // process CPU seconds
   std::uint64_t a0 = 0, a1 = 0;  // heap allocations
   std::uint64_t n0 = 0, n1 = 0;  // operator new calls
+  std::uint64_t b0 = 0, b1 = 0;  // operator new bytes
+  std::uint64_t resident_growth = 0, frame_bytes = 0;  // note_memory
   int begun = 0, ended = 0;
 };
 marks current_marks;
@@ -57,6 +59,9 @@ struct sample {
   double cpu_seconds = 0;
   std::uint64_t allocations = 0;
   std::uint64_t new_calls = 0;
+  std::uint64_t new_bytes = 0;
+  std::uint64_t resident_growth = 0;  // note_memory; 0 if not reported
+  std::uint64_t frame_bytes = 0;
 };
 
 struct child_trailer {
@@ -86,6 +91,7 @@ long max_rss_kb() {
 sample run_once(const variant& v, std::uint64_t ops) {
   current_marks = {};
   const std::uint64_t n0 = operator_new_count();
+  const std::uint64_t b0 = operator_new_bytes();
   const std::uint64_t a0 = allocation_count();
   const double c0 = cpu_now();
   const auto t0 = steady::now();
@@ -94,14 +100,16 @@ sample run_once(const variant& v, std::uint64_t ops) {
   const double c1 = cpu_now();
   const std::uint64_t a1 = allocation_count();
   const std::uint64_t n1 = operator_new_count();
+  const std::uint64_t b1 = operator_new_bytes();
   const marks& m = current_marks;
   if (m.begun == 0 && m.ended == 0)
-    return {std::chrono::duration<double>(t1 - t0).count(), c1 - c0, a1 - a0, n1 - n0};
+    return {std::chrono::duration<double>(t1 - t0).count(), c1 - c0, a1 - a0, n1 - n0, b1 - b0,
+            m.resident_growth, m.frame_bytes};
   if (m.begun != 1 || m.ended != 1)
     throw std::logic_error("a variant must call begin_measure() and end_measure() once each "
                            "per repetition (or neither)");
   return {std::chrono::duration<double>(m.t1 - m.t0).count(), m.c1 - m.c0, m.a1 - m.a0,
-          m.n1 - m.n0};
+          m.n1 - m.n0, m.b1 - m.b0, m.resident_growth, m.frame_bytes};
 }
 
 bool write_all(int fd, const void* data, std::size_t n) {
@@ -183,14 +191,19 @@ template <class T> double median(std::vector<T> v) {
 nlohmann::ordered_json make_record(const workload& w, const variant& v, std::uint64_t ops,
                                    const std::vector<round_result>& rounds) {
   std::vector<double> seconds, cpu;
-  std::vector<std::uint64_t> allocs, news;
+  std::vector<std::uint64_t> allocs, news, new_bytes, resident, frames;
   long base = 0, peak = 0;
   for (const auto& r : rounds) {
     for (const auto& s : r.samples) {
+      if (s.frame_bytes != 0) {
+        resident.push_back(s.resident_growth);
+        frames.push_back(s.frame_bytes);
+      }
       seconds.push_back(s.seconds);
       cpu.push_back(s.cpu_seconds);
       allocs.push_back(s.allocations);
       news.push_back(s.new_calls);
+      new_bytes.push_back(s.new_bytes);
     }
     base = std::max(base, r.trailer.base_rss_kb);
     peak = std::max(peak, r.trailer.peak_rss_kb);
@@ -215,8 +228,16 @@ nlohmann::ordered_json make_record(const workload& w, const variant& v, std::uin
   rec["allocs_per_op"] = median(allocs) / n;
   rec["allocs_max"] = *std::max_element(allocs.begin(), allocs.end());
   rec["new_per_op"] = median(news) / n;
+  rec["new_bytes_per_op"] = median(new_bytes) / n;
   rec["peak_rss_kb"] = peak;
   rec["base_rss_kb"] = base;
+  if (!frames.empty()) {
+    const double per_op = median(resident) / n;
+    const double frame = median(frames);
+    rec["rss_bytes_per_op"] = per_op;
+    rec["frame_bytes"] = frame;
+    rec["bytes_beyond_frame"] = per_op - frame;
+  }
   rec["samples_seconds"] = seconds;
   return rec;
 }
@@ -234,7 +255,10 @@ nlohmann::ordered_json describe(const workload& w) {
     t["sim_rate_unit"] = w.goals.sim_rate_unit;
   }
   if (w.goals.max_allocs_per_op >= 0) t["max_allocs_per_op"] = w.goals.max_allocs_per_op;
+  if (w.goals.min_ratio_vs_floor > 0) t["min_ratio_vs_floor"] = w.goals.min_ratio_vs_floor;
   if (w.goals.max_trace_cost > 0) t["max_trace_cost"] = w.goals.max_trace_cost;
+  if (w.goals.max_bytes_beyond_frame > 0)
+    t["max_bytes_beyond_frame"] = w.goals.max_bytes_beyond_frame;
   j["targets"] = t;
   return j;
 }
@@ -281,6 +305,12 @@ void print_progress(const nlohmann::ordered_json& r) {
                r["unit"].get<std::string>().c_str(), r["ns_per_op"].get<double>(),
                r["cpu_ns_per_op"].get<double>(),
                r["allocs_per_op"].get<double>(), double(r["peak_rss_kb"].get<long>()) / 1024);
+  if (r.contains("frame_bytes"))
+    std::fprintf(stderr,
+                 "%-28s %9.1f resident bytes/%s: frame %.0f + %.1f beyond (operator new: %.1f)\n",
+                 "", r["rss_bytes_per_op"].get<double>(), r["unit"].get<std::string>().c_str(),
+                 r["frame_bytes"].get<double>(), r["bytes_beyond_frame"].get<double>(),
+                 r["new_bytes_per_op"].get<double>());
 }
 
 }  // namespace
@@ -293,9 +323,23 @@ int add(workload w) {
 void begin_measure() noexcept {
   ++current_marks.begun;
   current_marks.n0 = operator_new_count();
+  current_marks.b0 = operator_new_bytes();
   current_marks.a0 = allocation_count();
   current_marks.c0 = cpu_now();
   current_marks.t0 = steady::now();
+}
+
+std::uint64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t size_pages = 0, resident_pages = 0;
+  if (!(statm >> size_pages >> resident_pages))
+    throw std::runtime_error("cannot read the resident set size from /proc/self/statm");
+  return resident_pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+void note_memory(std::uint64_t resident_growth_bytes, std::uint64_t frame_bytes) noexcept {
+  current_marks.resident_growth = resident_growth_bytes;
+  current_marks.frame_bytes = frame_bytes;
 }
 
 void end_measure() noexcept {
@@ -303,6 +347,7 @@ void end_measure() noexcept {
   current_marks.c1 = cpu_now();
   current_marks.a1 = allocation_count();
   current_marks.n1 = operator_new_count();
+  current_marks.b1 = operator_new_bytes();
   ++current_marks.ended;
 }
 
@@ -316,6 +361,11 @@ int run_workload(const anyio_bench::workload& w, const anyio_bench::options& o,
   using namespace anyio_bench;
   std::uint64_t ops = o.ops ? o.ops : std::uint64_t(double(w.ops) * o.scale);
   ops = std::max<std::uint64_t>(ops, 1);
+  anyio_bench::options round_options = o;
+  if (w.one_shot) {
+    round_options.warmup = 0;
+    round_options.reps = 1;
+  }
   int failures = 0;
   std::vector<std::vector<round_result>> results(w.variants.size());
   for (int round = 0; round < o.rounds; ++round) {
@@ -327,7 +377,7 @@ int run_workload(const anyio_bench::workload& w, const anyio_bench::options& o,
         continue;
       }
       try {
-        results[i].push_back(run_round(w.variants[i], ops, o));
+        results[i].push_back(run_round(w.variants[i], ops, round_options));
       } catch (const std::exception& e) {
         std::fprintf(stderr, "bench: %s failed: %s\n", name.c_str(), e.what());
         ++failures;

@@ -26,7 +26,10 @@ struct targets {
   double min_sim_rate = 0;        ///< sim ops per second must reach this
   const char* sim_rate_unit = "step";  ///< what min_sim_rate counts, for the table
   double max_allocs_per_op = -1;  ///< realio and sim operator-new calls per op
+  double min_ratio_vs_floor = 0;  ///< realio rate / "floor" variant rate must reach this
   double max_trace_cost = 0;      ///< sim rate / "sim-traced" rate must stay below this
+  /// Resident bytes per op beyond the coroutine frame (note_memory) must stay below this.
+  double max_bytes_beyond_frame = 0;
 };
 
 struct workload {
@@ -36,6 +39,9 @@ struct workload {
   std::uint64_t ops = 0;
   targets goals{};
   std::vector<variant> variants{};
+  /// Each round is one repetition without warmup, so a memory figure
+  /// (note_memory) is taken in a fresh process, before freed memory is reused.
+  bool one_shot = false;
 };
 
 /// Register a workload; call from a namespace-scope initializer:
@@ -55,5 +61,16 @@ std::uint64_t allocation_count() noexcept;
 
 /// Calls to the global operator new (all forms) since the program started.
 std::uint64_t operator_new_count() noexcept;
+
+/// Bytes requested from the global operator new (all forms) since the start.
+std::uint64_t operator_new_bytes() noexcept;
+
+/// The process's resident set size now, in bytes (/proc/self/statm).
+std::uint64_t resident_bytes();
+
+/// Report one repetition's memory figures: the resident bytes its ops added,
+/// and the size of the coroutine frame each op's task holds. The record then
+/// has rss_bytes_per_op, frame_bytes and bytes_beyond_frame (their difference).
+void note_memory(std::uint64_t resident_growth_bytes, std::uint64_t frame_bytes) noexcept;
 
 }  // namespace anyio_bench

@@ -5,6 +5,15 @@
 // One op is one round trip: two hand-offs to a parked receiver, two parks,
 // two wake-ups. The baseline is the same pair of raw Asio C++20 coroutines
 // over two `asio::experimental::channel`s of capacity 0 on `io_context(1)`.
+//
+// The "floor" variant is the cheapest hand-off the kernel allows (what a
+// minimal one-slot stdexec channel does): the same two tasks on realio, each
+// direction a bare slot written by a plain function and read after parking in
+// lowlevel::wait_task_rescheduled. It has no cancellation, no close, no
+// end-of-stream, no statistics and no schedule point after a send, so it
+// costs two task switches a round trip where the streams, whose send and
+// receive are checkpoints, cost four; w2 realio / floor is the price of the
+// guarantees (bench/README.md).
 #include "harness.hpp"
 
 #include <anyio/lowlevel.hpp>
@@ -21,7 +30,9 @@
 
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <stdexcept>
+#include <utility>
 #include <system_error>
 
 namespace {
@@ -61,6 +72,62 @@ anyio::task<> ping_pong(std::uint64_t n) {
 }
 
 void on_realio(std::uint64_t n) { anyio::run(ping_pong, n); }
+
+// The floor: one value slot and at most one parked reader per direction.
+struct bare_slot {
+  std::optional<int> value{};
+  anyio::lowlevel::task_handle reader{};
+};
+
+// Nothing can withdraw a bare read: the floor has no cancellation.
+constexpr auto cannot_abort = []() noexcept { return anyio::abort_result::failed; };
+
+void bare_put(bare_slot& s, int v) {
+  if (s.value) throw std::logic_error("w2 floor: the slot is already full");
+  s.value = v;
+  if (s.reader) anyio::lowlevel::reschedule(std::exchange(s.reader, {}));
+}
+
+int bare_take(bare_slot& s) {
+  if (!s.value) throw std::logic_error("w2 floor: woken with an empty slot");
+  return *std::exchange(s.value, std::nullopt);
+}
+
+struct bare_pair {
+  bare_slot there, back;
+};
+
+anyio::task<> bare_ponger(bare_pair* p, std::uint64_t n) {
+  for (std::uint64_t i = 0; i < n; ++i) {
+    if (!p->there.value) {
+      p->there.reader = anyio::lowlevel::current_task_handle();
+      co_await anyio::lowlevel::wait_task_rescheduled(cannot_abort, "w2 floor: read");
+    }
+    bare_put(p->back, bare_take(p->there) + 1);
+  }
+}
+
+anyio::task<> bare_ping_pong(std::uint64_t n) {
+  bare_pair p;
+  int v = 0;
+  co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+    tg.start_soon(bare_ponger, &p, n);
+    while (!p.there.reader) co_await anyio::checkpoint();  // as above: the peer is parked
+    anyio_bench::begin_measure();
+    for (std::uint64_t i = 0; i < n; ++i) {
+      bare_put(p.there, v);
+      if (!p.back.value) {
+        p.back.reader = anyio::lowlevel::current_task_handle();
+        co_await anyio::lowlevel::wait_task_rescheduled(cannot_abort, "w2 floor: read");
+      }
+      v = bare_take(p.back);
+    }
+    anyio_bench::end_measure();
+  });
+  if (static_cast<std::uint64_t>(v) != n) throw std::logic_error("w2 floor: round trips lost");
+}
+
+void on_floor(std::uint64_t n) { anyio::run(bare_ping_pong, n); }
 
 void on_sim(std::uint64_t n) {
   anyio::sim::run([n] { return ping_pong(n); }, {.seed = 1});
@@ -106,8 +173,8 @@ void on_asio(std::uint64_t n) {
     .label = "w2 ping-pong",
     .unit = "round trip",
     .ops = 200'000,
-    .goals = {.min_ratio_vs_asio = 3.0, .max_allocs_per_op = 0.0},
-    .variants = {{"realio", on_realio}, {"sim", on_sim}, {"asio", on_asio}},
+    .goals = {.min_ratio_vs_asio = 3.0, .max_allocs_per_op = 0.0, .min_ratio_vs_floor = 1.0},
+    .variants = {{"realio", on_realio}, {"sim", on_sim}, {"asio", on_asio}, {"floor", on_floor}},
 });
 
 }  // namespace

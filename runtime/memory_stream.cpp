@@ -17,7 +17,7 @@ namespace {
 /// Wake every waiter of `lot` (only those of `handle`, unless it is 0).
 void wake_waiters(channel_core& c, parking_lot_core& lot, std::uint64_t handle, wake_reason r) {
   const bool teardown = kernel_tearing_down();
-  park_node* n = lot.head;
+  park_node* n = lot.front();
   while (n != nullptr) {
     park_node* next = n->next;
     auto& w = static_cast<channel_waiter&>(*n);
@@ -52,7 +52,7 @@ void channel_core::close_receive(std::uint64_t handle) {
 }
 
 memory_object_stream_statistics channel_core::statistics() const noexcept {
-  return {used, max_buffer, open_send, open_receive, senders.size, receivers.size};
+  return {used, max_buffer, open_send, open_receive, senders.size(), receivers.size()};
 }
 
 void channel_core::throw_reason(wake_reason r, bool sending) {

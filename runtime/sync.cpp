@@ -82,7 +82,7 @@ bool limiter_state::try_take(const limiter_node& n) {
     borrowers.push_back(b);
     return true;
   }
-  for (park_node* p = lot.head; p != nullptr; p = p->next)
+  for (park_node* p = lot.front(); p != nullptr; p = p->next)
     if (static_cast<limiter_node*>(p)->borrower == b)
       throw_usage_error(
           "anyio::capacity_limiter: this borrower is already waiting for one of this "
@@ -101,7 +101,7 @@ void limiter_state::release(const void* b, const char* api) {
 
 void limiter_state::wake_waiters() {
   while (borrowers.size() < total && !lot.empty()) {
-    park_node* n = lot.head;
+    park_node* n = lot.front();
     borrowers.push_back(static_cast<limiter_node*>(n)->borrower);  // may throw: before dequeue
     unpark_one(lot);
   }
@@ -125,7 +125,7 @@ namespace anyio {
 void event::set() {
   if (s_.flag) return;
   s_.flag = true;
-  detail::unpark(s_.lot, s_.lot.size);
+  detail::unpark(s_.lot, s_.lot.size());
 }
 
 bool lock::try_acquire() {
@@ -168,13 +168,13 @@ task<> condition::wait() {
   lock_->release();
   std::exception_ptr error;
   try {
-    co_await detail::lot_park_awaiter{lot_, "anyio::condition::wait"};
+    co_await detail::lot_park_awaiter{{lot_, "anyio::condition::wait"}};
   } catch (...) {
     error = std::current_exception();
   }
   if (error) {
     // trio: re-acquire shielded, so the caller holds the lock whatever happened.
-    co_await detail::lock_reacquire_awaiter{lock_->s_};
+    co_await detail::lock_reacquire_awaiter{{lock_->s_}};
     std::rethrow_exception(error);
   }
   ANYIO_ASSERT(lock_->s_.owner == detail::current_task_record("anyio::condition::wait()").id);
@@ -187,7 +187,7 @@ void condition::notify(std::size_t n) {
 
 void condition::notify_all() {
   require_owner("anyio::condition::notify_all()");
-  detail::repark(lot_, lock_->s_.lot, lot_.size);
+  detail::repark(lot_, lock_->s_.lot, lot_.size());
 }
 
 capacity_limiter::capacity_limiter(std::size_t total_tokens) { set_total_tokens(total_tokens); }

@@ -8,6 +8,7 @@
 // Blocking calls return awaiters (no allocation); the cold paths live in
 // runtime/sync.cpp.
 #pragma once
+#include <anyio/detail/awaiter.hpp>
 #include <anyio/detail/kernel_api.hpp>
 #include <anyio/detail/parking_lot.hpp>
 #include <anyio/detail/unbounded.hpp>
@@ -29,65 +30,42 @@ namespace detail {
 using release_fn = void (*)(void* object, std::uintptr_t token) noexcept;
 sync_guard make_guard(release_fn fn, void* object, std::uintptr_t token) noexcept;
 
-/// Shared shape of every acquire: a cancel point first, then either the
-/// fast path plus a schedule point, or a FIFO wait (trio's Lock.acquire).
-template <class State> struct acquire_awaiter {
-  State& s;
-  const char* api;
-  park_node node{};
-  bool fast = false;
-  bool await_ready() {
-    node.task = &current_task_record(api);
-    raise_if_cancelled(*node.task);
-    fast = s.try_take(*node.task);
-    return false;
-  }
-  void await_suspend(std::coroutine_handle<> h) {
-    if (fast) {
-      yield_now(*node.task, h);
-    } else {
-      s.lot.push_back(node);
-      park(*node.task, h, node, s.wait_what());
-    }
-  }
-  void await_resume() {
-    if (!fast) rethrow_wake_error(*node.task);
-  }
-};
-
-template <class State> struct guard_awaiter : acquire_awaiter<State> {
-  sync_guard await_resume();
-};
-
 struct event_state {
   parking_lot_core lot;
   bool flag = false;
 };
 
-struct event_wait_awaiter {
+/// event::wait(): trio makes waiting on a set event a full checkpoint.
+struct event_wait_op {
   event_state& s;
+  const char* api = "anyio::event::wait()";
   park_node node{};
-  bool already_set = false;
-  bool await_ready() {
-    node.task = &current_task_record("anyio::event::wait()");
-    already_set = s.flag;
-    return false;
-  }
-  void await_suspend(std::coroutine_handle<> h) {
-    if (already_set) {
-      yield_now(*node.task, h);  // trio: waiting on a set event is a full checkpoint
-    } else {
-      s.lot.push_back(node);
-      park(*node.task, h, node, "anyio::event::wait");
-    }
-  }
-  void await_resume() {
-    if (already_set)
-      raise_if_cancelled(*node.task);
-    else
-      rethrow_wake_error(*node.task);
+  static constexpr fast_path order = fast_path::yield_then_cancel;
+  bool try_now(task_record&) const noexcept { return s.flag; }
+  void wait(task_record& t, std::coroutine_handle<> h) {
+    park_in(s.lot, node, t, h, "anyio::event::wait");
   }
 };
+using event_wait_awaiter = blocking_awaiter<event_wait_op>;
+
+/// Every acquire (trio's Lock.acquire): a cancel point first, then either
+/// the fast path plus a schedule point, or a FIFO wait. With Guard, the
+/// result is a sync_guard holding what was acquired.
+template <class State, bool Guard> struct acquire_op {
+  State& s;
+  const char* api;
+  park_node node{};
+  static constexpr fast_path order = fast_path::cancel_then_yield;
+  bool try_now(task_record& t) { return s.try_take(t); }
+  void wait(task_record& t, std::coroutine_handle<> h) {
+    park_in(s.lot, node, t, h, s.wait_what());
+  }
+  auto result(task_record& t, bool) noexcept {
+    if constexpr (Guard) return make_guard(&State::release_guarded, &s, t.id);
+  }
+};
+template <class State> using acquire_awaiter = blocking_awaiter<acquire_op<State, false>>;
+template <class State> using guard_awaiter = blocking_awaiter<acquire_op<State, true>>;
 
 struct lock_state {
   parking_lot_core lot;
@@ -110,21 +88,22 @@ struct lock_state {
 };
 
 /// A re-acquire that cannot be withdrawn: condition::wait uses it after a
-/// cancellation, as trio re-acquires inside a shielded scope.
-struct lock_reacquire_awaiter {
+/// cancellation, as trio re-acquires inside a shielded scope. Taking a free
+/// lock here does not suspend at all.
+struct lock_reacquire_op {
   lock_state& s;
+  const char* api = "anyio::condition::wait()";
   park_node node{};
   static constexpr auto cannot_abort = []() noexcept { return abort_result::failed; };
-  bool await_ready() {
-    node.task = &current_task_record("anyio::condition::wait()");
-    return s.try_take(*node.task);
-  }
-  void await_suspend(std::coroutine_handle<> h) {
+  static constexpr fast_path order = fast_path::no_checkpoint;
+  bool try_now(task_record& t) { return s.try_take(t); }
+  void wait(task_record& t, std::coroutine_handle<> h) {
+    node.task = &t;
     s.lot.push_back(node);
-    park(*node.task, h, cannot_abort, "anyio::condition::wait (re-acquiring the lock)");
+    park(t, h, cannot_abort, "anyio::condition::wait (re-acquiring the lock)");
   }
-  void await_resume() const noexcept {}
 };
+using lock_reacquire_awaiter = blocking_awaiter<lock_reacquire_op>;
 
 struct semaphore_state {
   parking_lot_core lot;
@@ -161,36 +140,24 @@ struct limiter_state {
   static void release_guarded(void* self, std::uintptr_t borrower) noexcept;
 };
 
-struct limiter_acquire_awaiter {
+/// capacity_limiter::acquire*(), as acquire_op, for a borrower.
+template <bool Guard> struct limiter_acquire_op {
   limiter_state& s;
   const char* api;
   const void* borrower = nullptr;  ///< null: the acquiring task borrows as itself
   limiter_node node{};
-  bool fast = false;
-  bool await_ready() {
-    task_record& t = current_task_record(api);
-    node.task = &t;
+  static constexpr fast_path order = fast_path::cancel_then_yield;
+  bool try_now(task_record& t) {
     node.borrower = borrower != nullptr ? borrower : &t;
-    raise_if_cancelled(t);
-    fast = s.try_take(node);
-    return false;
+    return s.try_take(node);
   }
-  void await_suspend(std::coroutine_handle<> h) {
-    if (fast) {
-      yield_now(*node.task, h);
-    } else {
-      s.lot.push_back(node);
-      park(*node.task, h, node, limiter_state::wait_what());
-    }
+  void wait(task_record& t, std::coroutine_handle<> h) {
+    park_in(s.lot, node, t, h, limiter_state::wait_what());
   }
-  void await_resume() {
-    if (!fast) rethrow_wake_error(*node.task);
-  }
+  auto result(task_record&, bool) noexcept;  // below sync_guard
 };
-
-struct limiter_guard_awaiter : limiter_acquire_awaiter {
-  sync_guard await_resume();
-};
+using limiter_acquire_awaiter = blocking_awaiter<limiter_acquire_op<false>>;
+using limiter_guard_awaiter = blocking_awaiter<limiter_acquire_op<true>>;
 
 }  // namespace detail
 
@@ -249,8 +216,8 @@ class event {
   bool is_set() const noexcept { return s_.flag; }
   /// Wait until the flag is set.
   /// Checkpoint: yes (also when already set). Throws: cancelled.
-  [[nodiscard]] detail::event_wait_awaiter wait() noexcept { return {s_}; }
-  event_statistics statistics() const noexcept { return {s_.lot.size, s_.flag}; }
+  [[nodiscard]] detail::event_wait_awaiter wait() noexcept { return {{s_}}; }
+  event_statistics statistics() const noexcept { return {s_.lot.size(), s_.flag}; }
 
  private:
   detail::event_state s_;
@@ -274,7 +241,7 @@ class lock {
   /// Checkpoint: yes. Cancellation: leaves the queue without the lock.
   /// Throws: cancelled; usage_error if this task already holds the lock.
   [[nodiscard]] detail::acquire_awaiter<detail::lock_state> acquire() noexcept {
-    return {s_, "anyio::lock::acquire()"};
+    return {{s_, "anyio::lock::acquire()"}};
   }
   /// Like acquire(), returning a sync_guard that releases at scope exit:
   /// `auto held = co_await mutex.guard();`
@@ -288,7 +255,9 @@ class lock {
   /// Throws: usage_error if the current task does not hold the lock.
   void release();
   bool locked() const noexcept { return s_.owner != 0; }
-  lock_statistics statistics() const noexcept { return {s_.owner != 0, s_.owner, s_.lot.size}; }
+  lock_statistics statistics() const noexcept {
+    return {s_.owner != 0, s_.owner, s_.lot.size()};
+  }
 
  private:
   friend class condition;
@@ -317,7 +286,7 @@ class semaphore {
   /// Checkpoint: yes. Cancellation: leaves the queue, value untouched.
   /// Throws: cancelled.
   [[nodiscard]] detail::acquire_awaiter<detail::semaphore_state> acquire() noexcept {
-    return {s_, "anyio::semaphore::acquire()"};
+    return {{s_, "anyio::semaphore::acquire()"}};
   }
   /// Like acquire(), returning a sync_guard that releases at scope exit.
   [[nodiscard]] detail::guard_awaiter<detail::semaphore_state> guard() noexcept {
@@ -331,7 +300,7 @@ class semaphore {
   std::size_t value() const noexcept { return s_.value; }
   std::optional<std::size_t> max_value() const noexcept { return s_.max_value; }
   semaphore_statistics statistics() const noexcept {
-    return {s_.value, s_.max_value, s_.lot.size};
+    return {s_.value, s_.max_value, s_.lot.size()};
   }
 
  private:
@@ -377,7 +346,7 @@ class condition {
   void notify(std::size_t n = 1);
   void notify_all();
   condition_statistics statistics() const noexcept {
-    return {lot_.size, lock_->statistics()};
+    return {lot_.size(), lock_->statistics()};
   }
 
  private:
@@ -410,12 +379,12 @@ class capacity_limiter {
   /// Checkpoint: yes. Cancellation: leaves the queue without a token.
   /// Throws: cancelled; usage_error if the task already holds a token.
   [[nodiscard]] detail::limiter_acquire_awaiter acquire() noexcept {
-    return {s_, "anyio::capacity_limiter::acquire()"};
+    return {{s_, "anyio::capacity_limiter::acquire()"}};
   }
   /// acquire() for `borrower` (any address identifying who holds the token).
   [[nodiscard]] detail::limiter_acquire_awaiter acquire_on_behalf_of(
       const void* borrower) noexcept {
-    return {s_, "anyio::capacity_limiter::acquire_on_behalf_of()", borrower};
+    return {{s_, "anyio::capacity_limiter::acquire_on_behalf_of()", borrower}};
   }
   /// Like acquire(), returning a sync_guard that gives the token back.
   [[nodiscard]] detail::limiter_guard_awaiter guard() noexcept {
@@ -438,7 +407,7 @@ class capacity_limiter {
     return s_.total > s_.borrowers.size() ? s_.total - s_.borrowers.size() : 0;
   }
   capacity_limiter_statistics statistics() const {
-    return {s_.borrowers.size(), s_.total, s_.borrowers, s_.lot.size};
+    return {s_.borrowers.size(), s_.total, s_.borrowers, s_.lot.size()};
   }
 
  private:
@@ -462,16 +431,16 @@ class parking_lot {
 
   /// Wait until unparked. Checkpoint: yes. Cancellation: leaves the queue.
   /// Throws: cancelled.
-  [[nodiscard]] detail::lot_park_awaiter park() noexcept { return {lot_, "parking_lot.park"}; }
+  [[nodiscard]] detail::lot_park_awaiter park() noexcept { return {{lot_, "parking_lot.park"}}; }
   /// Wake up to `count` tasks, first parked first; returns how many.
   std::size_t unpark(std::size_t count = 1) { return detail::unpark(lot_, count); }
-  std::size_t unpark_all() { return detail::unpark(lot_, lot_.size); }
+  std::size_t unpark_all() { return detail::unpark(lot_, lot_.size()); }
   /// Move up to `count` waiters, in order, to the back of `to`.
   std::size_t repark(parking_lot& to, std::size_t count = 1);
-  std::size_t repark_all(parking_lot& to) { return repark(to, lot_.size); }
-  std::size_t size() const noexcept { return lot_.size; }
+  std::size_t repark_all(parking_lot& to) { return repark(to, lot_.size()); }
+  std::size_t size() const noexcept { return lot_.size(); }
   bool empty() const noexcept { return lot_.empty(); }
-  parking_lot_statistics statistics() const noexcept { return {lot_.size}; }
+  parking_lot_statistics statistics() const noexcept { return {lot_.size()}; }
 
  private:
   detail::parking_lot_core lot_;
@@ -487,14 +456,10 @@ inline sync_guard make_guard(release_fn fn, void* object, std::uintptr_t token) 
   g.token_ = token;
   return g;
 }
-template <class State> sync_guard guard_awaiter<State>::await_resume() {
-  acquire_awaiter<State>::await_resume();
-  return make_guard(&State::release_guarded, &this->s, this->node.task->id);
-}
-inline sync_guard limiter_guard_awaiter::await_resume() {
-  limiter_acquire_awaiter::await_resume();
-  return make_guard(&limiter_state::release_guarded, &this->s,
-                    reinterpret_cast<std::uintptr_t>(this->node.borrower));
+template <bool Guard> auto limiter_acquire_op<Guard>::result(task_record&, bool) noexcept {
+  if constexpr (Guard)
+    return make_guard(&limiter_state::release_guarded, &s,
+                      reinterpret_cast<std::uintptr_t>(node.borrower));
 }
 }  // namespace detail
 

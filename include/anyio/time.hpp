@@ -5,6 +5,7 @@
 // kernel's deadline heap, woken by the scheduler without raising anything;
 // only cancellation makes it throw.
 #pragma once
+#include <anyio/detail/awaiter.hpp>
 #include <anyio/detail/kernel_api.hpp>
 #include <anyio/detail/kernel_types.hpp>
 
@@ -39,64 +40,52 @@ inline std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
   return a + b;
 }
 
-struct sleep_awaiter {
+/// sleep()/sleep_until(): a timer in the kernel's deadline heap. A
+/// non-positive sleep is a checkpoint (trio), with no clock read for sleep(0).
+struct sleep_op {
   std::int64_t amount;
   bool relative;
   const char* api;
   sleep_node node{};
-  task_record* t = nullptr;
-  bool immediate = false;
+  static constexpr fast_path order = fast_path::yield_then_cancel;
 
-  bool await_ready() {
-    t = &current_task_record(api);
-    if (relative && amount <= 0) {  // sleep(0): a checkpoint; no clock read needed
-      immediate = true;
-      return false;
-    }
+  bool try_now(task_record&) {
+    if (relative && amount <= 0) return true;
     std::int64_t now = current_time_ns(api);
-    std::int64_t when = relative ? saturating_add(now, amount) : amount;
-    immediate = when <= now;
-    node.when = when;
-    return false;
+    node.when = relative ? saturating_add(now, amount) : amount;
+    return node.when <= now;
   }
-  void await_suspend(std::coroutine_handle<> h) {
-    if (immediate)
-      yield_now(*t, h);  // sleep(0) is a checkpoint, as in trio
-    else
-      sleep_park(node, *t, h, node.when);
-  }
-  void await_resume() {
-    if (immediate) {
-      raise_if_cancelled(*t);
-      return;
-    }
+  void wait(task_record& t, std::coroutine_handle<> h) { sleep_park(node, t, h, node.when); }
+  /// Woken by something other than the timer (lowlevel::reschedule): leave
+  /// no stale node in the heap.
+  void withdraw() noexcept {
     if (node.heap_index != not_in_heap) sleep_done(node);
-    rethrow_wake_error(*t);
   }
 };
+using sleep_awaiter = blocking_awaiter<sleep_op>;
 
-struct sleep_forever_awaiter {
-  task_record* t = nullptr;
+struct sleep_forever_op {
+  const char* api = "anyio::sleep_forever()";
   static constexpr auto abort_now = []() noexcept { return abort_result::succeeded; };
-  bool await_ready() {
-    t = &current_task_record("anyio::sleep_forever()");
-    return false;
+  static constexpr fast_path order = fast_path::yield_then_cancel;  // never fast
+  static bool try_now(task_record&) noexcept { return false; }
+  static void wait(task_record& t, std::coroutine_handle<> h) {
+    park(t, h, abort_now, "sleep_forever");
   }
-  void await_suspend(std::coroutine_handle<> h) { park(*t, h, abort_now, "sleep_forever"); }
-  void await_resume() { rethrow_wake_error(*t); }
 };
+using sleep_forever_awaiter = blocking_awaiter<sleep_forever_op>;
 
 }  // namespace detail
 
 /// Sleep for `d` (a non-positive duration is a plain checkpoint).
 /// Checkpoint: yes. Cancellation: the sleep ends early. Throws: cancelled.
 [[nodiscard]] inline detail::sleep_awaiter sleep(clock::duration d) noexcept {
-  return {d.count(), true, "anyio::sleep()"};
+  return {{d.count(), true, "anyio::sleep()"}};
 }
 
 /// Sleep until `t` on the run's clock. Checkpoint: yes. Throws: cancelled.
 [[nodiscard]] inline detail::sleep_awaiter sleep_until(clock::time_point t) noexcept {
-  return {t.time_since_epoch().count(), false, "anyio::sleep_until()"};
+  return {{t.time_since_epoch().count(), false, "anyio::sleep_until()"}};
 }
 
 /// Block until cancelled. Checkpoint: yes. Throws: cancelled (always).

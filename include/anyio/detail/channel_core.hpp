@@ -10,6 +10,7 @@
 // is dequeued, so a waiter still queued has given or taken nothing.
 #pragma once
 #include <anyio/detail/assert.hpp>
+#include <anyio/detail/awaiter.hpp>
 #include <anyio/detail/kernel_api.hpp>
 #include <anyio/detail/parking_lot.hpp>
 
@@ -113,7 +114,7 @@ template <class T> struct channel_state final : channel_core {
   template <class U> bool offer(U&& v) {
     if (!receivers.empty()) {
       ANYIO_ASSERT(used == 0);
-      auto& r = static_cast<receive_waiter<T>&>(static_cast<channel_waiter&>(*receivers.head));
+      auto& r = static_cast<receive_waiter<T>&>(static_cast<channel_waiter&>(*receivers.front()));
       r.slot.emplace(std::forward<U>(v));  // if this throws, the receiver is still queued
       receivers.remove(r);
       wake(r, wake_reason::done);
@@ -132,7 +133,7 @@ template <class T> struct channel_state final : channel_core {
   bool take(std::optional<T>& out) {
     if (used == 0) {
       if (senders.empty()) return false;
-      auto& w = static_cast<send_waiter<T>&>(static_cast<channel_waiter&>(*senders.head));
+      auto& w = static_cast<send_waiter<T>&>(static_cast<channel_waiter&>(*senders.front()));
       out.emplace(std::move(*w.value));
       senders.remove(w);
       wake(w, wake_reason::done);
@@ -142,7 +143,7 @@ template <class T> struct channel_state final : channel_core {
     buffer.pop_front();
     --used;
     if (!senders.empty()) {
-      auto& w = static_cast<send_waiter<T>&>(static_cast<channel_waiter&>(*senders.head));
+      auto& w = static_cast<send_waiter<T>&>(static_cast<channel_waiter&>(*senders.front()));
       buffer.push_back(std::move(*w.value));  // if this throws, the sender is still queued
       ++used;
       senders.remove(w);
@@ -152,73 +153,56 @@ template <class T> struct channel_state final : channel_core {
   }
 };
 
-template <class T> struct send_awaiter {
+/// send(): a cancel point, then a hand-off or buffering plus a schedule
+/// point, or a wait in `senders` until a receiver takes the value.
+template <class T> struct send_op {
   channel_state<T>* s;
   const stream_handle* h;
   T value;
+  const char* api = "anyio::memory_object_send_stream::send()";
   send_waiter<T> node{};
-  bool fast = false;
+  static constexpr fast_path order = fast_path::cancel_then_yield;
 
-  bool await_ready() {
-    node.task = &current_task_record("anyio::memory_object_send_stream::send()");
-    raise_if_cancelled(*node.task);  // trio: checkpoint_if_cancelled first
+  bool try_now(task_record&) {
     s->check_send(*h);
-    fast = s->offer(std::move(value));
-    return false;
+    return s->offer(std::move(value));
   }
-  void await_suspend(std::coroutine_handle<> caller) {
-    if (fast) {
-      yield_now(*node.task, caller);  // trio: cancel_shielded_checkpoint after success
-    } else {
-      node.value = &value;
-      node.handle = h->id;
-      s->senders.push_back(node);
-      park(*node.task, caller, node, "anyio::memory_object_send_stream::send");
-    }
+  void wait(task_record& t, std::coroutine_handle<> caller) {
+    node.value = &value;
+    node.handle = h->id;
+    park_in(s->senders, node, t, caller, "anyio::memory_object_send_stream::send");
   }
-  void await_resume() {
-    if (fast) return;
-    rethrow_wake_error(*node.task);
-    if (node.reason != wake_reason::done) [[unlikely]]
+  void result(task_record&, bool waited) const {
+    if (waited && node.reason != wake_reason::done) [[unlikely]]
       channel_core::throw_reason(node.reason, true);
   }
 };
+template <class T> using send_awaiter = blocking_awaiter<send_op<T>>;
 
 /// receive() (AsOptional = false) and next() (true: end of stream is nullopt).
-template <class T, bool AsOptional> struct receive_awaiter {
+template <class T, bool AsOptional> struct receive_op {
   channel_state<T>* s;
   const stream_handle* h;
+  const char* api = "anyio::memory_object_receive_stream::receive()";
   receive_waiter<T> node{};
-  bool fast = false;
+  static constexpr fast_path order = fast_path::cancel_then_yield;
 
-  bool await_ready() {
-    node.task = &current_task_record("anyio::memory_object_receive_stream::receive()");
-    raise_if_cancelled(*node.task);
+  bool try_now(task_record&) {
     s->check_receive(*h);
-    fast = s->take(node.slot);
-    if (!fast && s->open_send == 0) {
-      if constexpr (!AsOptional) channel_core::throw_end_of_stream();
-      fast = true;  // next(): a schedule point, then nullopt
-    }
-    return false;
+    if (s->take(node.slot)) return true;
+    if (s->open_send != 0) return false;
+    if constexpr (!AsOptional) channel_core::throw_end_of_stream();
+    return true;  // next(): a schedule point, then nullopt
   }
-  void await_suspend(std::coroutine_handle<> caller) {
-    if (fast) {
-      yield_now(*node.task, caller);
-    } else {
-      node.handle = h->id;
-      s->receivers.push_back(node);
-      park(*node.task, caller, node, "anyio::memory_object_receive_stream::receive");
-    }
+  void wait(task_record& t, std::coroutine_handle<> caller) {
+    node.handle = h->id;
+    park_in(s->receivers, node, t, caller, "anyio::memory_object_receive_stream::receive");
   }
-  auto await_resume() -> std::conditional_t<AsOptional, std::optional<T>, T> {
-    if (!fast) {
-      rethrow_wake_error(*node.task);
-      if (node.reason != wake_reason::done) [[unlikely]] {
-        if constexpr (AsOptional)
-          if (node.reason == wake_reason::end_of_stream) return std::nullopt;
-        channel_core::throw_reason(node.reason, false);
-      }
+  auto result(task_record&, bool waited) -> std::conditional_t<AsOptional, std::optional<T>, T> {
+    if (waited && node.reason != wake_reason::done) [[unlikely]] {
+      if constexpr (AsOptional)
+        if (node.reason == wake_reason::end_of_stream) return std::nullopt;
+      channel_core::throw_reason(node.reason, false);
     }
     if constexpr (AsOptional)
       return std::move(node.slot);
@@ -226,6 +210,8 @@ template <class T, bool AsOptional> struct receive_awaiter {
       return std::move(*node.slot);
   }
 };
+template <class T, bool AsOptional>
+using receive_awaiter = blocking_awaiter<receive_op<T, AsOptional>>;
 
 }  // namespace detail
 }  // namespace anyio

@@ -4,13 +4,14 @@
 // A park_node lives in a parked task's awaiter, so parking never allocates;
 // the node is also the wait's abort function, and it knows which lot holds it,
 // so it can unlink itself even after repark() moved it to another lot. The
-// rescheduling operations live in runtime/parking_lot.cpp.
+// rescheduling operations live in runtime/parking_lot.cpp; the awaiter that
+// parks in a lot is detail/awaiter.hpp's lot_park_awaiter.
 #pragma once
 #include <anyio/detail/assert.hpp>
+#include <anyio/detail/intrusive_list.hpp>
 #include <anyio/detail/kernel_api.hpp>
 #include <anyio/detail/kernel_types.hpp>
 
-#include <coroutine>
 #include <cstddef>
 
 namespace anyio::detail {
@@ -35,45 +36,37 @@ struct park_node {
   inline abort_result operator()() noexcept;
 };
 
-/// An intrusive FIFO of park_nodes.
+/// A FIFO of park_nodes: the intrusive list, plus each node's `lot` pointer.
 struct parking_lot_core {
-  park_node* head = nullptr;
-  park_node* tail = nullptr;
-  std::size_t size = 0;
+  intrusive_list<park_node, &park_node::prev, &park_node::next> queue;
 
   parking_lot_core() noexcept = default;
   parking_lot_core(const parking_lot_core&) = delete;
   parking_lot_core& operator=(const parking_lot_core&) = delete;
   /// Detaches any node left over (a torn-down run destroys frames in any order).
   ~parking_lot_core() {
-    while (head != nullptr) remove(*head);
+    while (!queue.empty()) remove(*queue.front());
   }
 
-  bool empty() const noexcept { return size == 0; }
+  bool empty() const noexcept { return queue.empty(); }
+  std::size_t size() const noexcept { return queue.size(); }
+  park_node* front() const noexcept { return queue.front(); }
 
   void push_back(park_node& n) noexcept {
     ANYIO_ASSERT(n.lot == nullptr);
     n.lot = this;
-    n.prev = tail;
-    n.next = nullptr;
-    (tail != nullptr ? tail->next : head) = &n;
-    tail = &n;
-    ++size;
+    queue.push_back(n);
   }
 
   void remove(park_node& n) noexcept {
     ANYIO_ASSERT(n.lot == this);
-    ANYIO_ASSERT(size > 0);
-    (n.prev != nullptr ? n.prev->next : head) = n.next;
-    (n.next != nullptr ? n.next->prev : tail) = n.prev;
-    n.prev = n.next = nullptr;
+    queue.remove(n);
     n.lot = nullptr;
-    --size;
   }
 
   /// Dequeue the first node without waking it, or nullptr.
   park_node* pop_front() noexcept {
-    park_node* n = head;
+    park_node* n = queue.front();
     if (n != nullptr) remove(*n);
     return n;
   }
@@ -100,21 +93,5 @@ std::size_t repark(parking_lot_core& from, parking_lot_core& to, std::size_t cou
 /// True while a failed run destroys its remaining frames: close() paths then
 /// unlink waiters instead of waking tasks that are about to be destroyed.
 bool kernel_tearing_down() noexcept;
-
-/// Park the current task in `lot` until unparked (or cancelled).
-struct lot_park_awaiter {
-  parking_lot_core& lot;
-  const char* what;
-  park_node node{};
-  bool await_ready() {
-    node.task = &current_task_record("anyio::lowlevel::parking_lot::park()");
-    return false;
-  }
-  void await_suspend(std::coroutine_handle<> h) {
-    lot.push_back(node);
-    park(*node.task, h, node, what);
-  }
-  void await_resume() { rethrow_wake_error(*node.task); }
-};
 
 }  // namespace anyio::detail

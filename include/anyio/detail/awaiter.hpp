@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+// The one shape of every blocking call (trio's "checkpoint_if_cancelled; try
+// the operation; cancel_shielded_checkpoint or wait_task_rescheduled"):
+// check cancellation, try the operation at once (the fast path, followed by
+// a schedule point), otherwise park with an abort function, and on wake-up
+// rethrow the wake error or return the operation's result. Event waits,
+// lock/semaphore/limiter acquires, the condition's re-acquire, parking lots,
+// memory stream send/receive, sleep and sleep_forever are each one `Op`
+// plugged into blocking_awaiter; I/O operations are meant to be the next.
+// Only the Op's own steps differ, so the order of kernel calls — which on
+// sim fixes the schedule — is written once, here.
+#pragma once
+#include <anyio/detail/kernel_api.hpp>
+#include <anyio/detail/kernel_types.hpp>
+#include <anyio/detail/parking_lot.hpp>
+
+#include <coroutine>
+#include <cstdint>
+
+namespace anyio::detail {
+
+/// Where the fast path puts its checkpoint.
+enum class fast_path : std::uint8_t {
+  cancel_then_yield,  ///< cancel point, operation, schedule point (acquire, send, receive)
+  yield_then_cancel,  ///< operation, schedule point, cancel point (event wait, sleep(0))
+  no_checkpoint,      ///< operation only, no suspension (an uncancellable re-acquire)
+};
+
+/// An awaiter made of an Op, an aggregate that supplies:
+///   static constexpr fast_path order;
+///   const char* api;  (names the public call in misuse errors; a member)
+///   bool try_now(task_record&);                     the fast path; false = wait
+///   void wait(task_record&, std::coroutine_handle<>); enqueue, then park()
+/// and optionally
+///   void withdraw() noexcept;                       after a wait, before the wake error
+///   R result(task_record&, bool waited);            what co_await returns (else void)
+/// Create it as `blocking_awaiter<Op>{{op members...}}`.
+template <class Op> struct blocking_awaiter : Op {
+  task_record* t = nullptr;
+  bool fast = false;
+
+  bool await_ready() {
+    t = &current_task_record(this->api);
+    if constexpr (Op::order == fast_path::cancel_then_yield) raise_if_cancelled(*t);
+    fast = Op::try_now(*t);
+    if constexpr (Op::order == fast_path::no_checkpoint)
+      return fast;
+    else
+      return false;
+  }
+  void await_suspend(std::coroutine_handle<> h) {
+    if (fast)
+      yield_now(*t, h);
+    else
+      Op::wait(*t, h);
+  }
+  decltype(auto) await_resume() {
+    if (fast) {
+      if constexpr (Op::order == fast_path::yield_then_cancel) raise_if_cancelled(*t);
+    } else {
+      if constexpr (requires(Op& op) { op.withdraw(); }) Op::withdraw();
+      if (t->wake_error) [[unlikely]]  // the call only when there is something to throw
+        rethrow_wake_error(*t);
+    }
+    if constexpr (requires(Op& op, task_record& r) { op.result(r, true); })
+      return Op::result(*t, !fast);
+  }
+};
+
+/// The common wait(): queue `n` at the back of `lot` and park with `n` as the
+/// abort function (leaving the queue undoes the wait).
+inline void park_in(parking_lot_core& lot, park_node& n, task_record& t, std::coroutine_handle<> h,
+                    const char* what) {
+  n.task = &t;
+  lot.push_back(n);
+  park(t, h, n, what);
+}
+
+/// Park in a lot until unparked (lowlevel::parking_lot::park, condition::wait).
+struct lot_park_op {
+  parking_lot_core& lot;
+  const char* what;
+  const char* api = "anyio::lowlevel::parking_lot::park()";
+  park_node node{};
+  static constexpr fast_path order = fast_path::yield_then_cancel;  // never fast
+  static bool try_now(task_record&) noexcept { return false; }
+  void wait(task_record& t, std::coroutine_handle<> h) { park_in(lot, node, t, h, what); }
+};
+using lot_park_awaiter = blocking_awaiter<lot_park_op>;
+
+}  // namespace anyio::detail

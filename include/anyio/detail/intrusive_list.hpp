@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+// The one intrusive doubly linked list: the links are two pointer members of
+// the element itself (named by the template arguments), so linking and
+// unlinking never allocate and an element can unlink itself in O(1) from the
+// list it is on. Parking lots and channel waiter queues are built on it; the
+// kernel's own lists (live tasks, a scope's tasks, a group's children, a
+// scope's child scopes) have the same shape and can use it with their
+// existing prev/next members: intrusive_list<task_record,
+// &task_record::all_prev, &task_record::all_next>. The list keeps a tail and a
+// size, so push_back, pop_front and remove are all O(1).
+#pragma once
+#include <anyio/detail/assert.hpp>
+
+#include <cstddef>
+
+namespace anyio::detail {
+
+template <class T, T* T::*Prev, T* T::*Next> class intrusive_list {
+ public:
+  intrusive_list() noexcept = default;
+  intrusive_list(const intrusive_list&) = delete;
+  intrusive_list& operator=(const intrusive_list&) = delete;
+
+  bool empty() const noexcept { return head_ == nullptr; }
+  std::size_t size() const noexcept { return size_; }
+  T* front() const noexcept { return head_; }
+  T* back() const noexcept { return tail_; }
+  /// The element after `n` on its list, or nullptr (for iterating while
+  /// unlinking: read it before removing `n`).
+  static T* next(const T& n) noexcept { return n.*Next; }
+
+  void push_back(T& n) noexcept {
+    n.*Prev = tail_;
+    n.*Next = nullptr;
+    (tail_ != nullptr ? tail_->*Next : head_) = &n;
+    tail_ = &n;
+    ++size_;
+  }
+
+  void push_front(T& n) noexcept {
+    n.*Prev = nullptr;
+    n.*Next = head_;
+    (head_ != nullptr ? head_->*Prev : tail_) = &n;
+    head_ = &n;
+    ++size_;
+  }
+
+  /// Unlink `n`, which must be on this list; its links are cleared.
+  void remove(T& n) noexcept {
+    ANYIO_ASSERT(size_ > 0);
+    ANYIO_ASSERT(n.*Prev != nullptr ? n.*Prev->*Next == &n : head_ == &n);
+    (n.*Prev != nullptr ? n.*Prev->*Next : head_) = n.*Next;
+    (n.*Next != nullptr ? n.*Next->*Prev : tail_) = n.*Prev;
+    n.*Prev = n.*Next = nullptr;
+    --size_;
+  }
+
+  /// Unlink and return the first element, or nullptr if the list is empty.
+  T* pop_front() noexcept {
+    T* n = head_;
+    if (n != nullptr) remove(*n);
+    return n;
+  }
+
+ private:
+  T* head_ = nullptr;
+  T* tail_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace anyio::detail
