@@ -70,7 +70,7 @@ int signal_of_child(const std::function<void()>& fn) {
 
 }  // namespace
 
-TEST_CASE("crash: an aborted run leaves every committed line; replay reaches the crash again",
+TEST_CASE("crash: an aborted run leaves every committed line, and replay reaches the crash again",
           "[sim][trace][crash]") {
   const std::string path = temp_path("aborted.jsonl"), again = temp_path("aborted-again.jsonl");
   anyio::sim::options opts;
