@@ -3,7 +3,10 @@
 // (push_back / take(0)); on sim the strategy picks any index and take(i)
 // moves the front element into the hole, which is O(1) and, like everything
 // here, a pure function of the previous operations — so the queue order, and
-// with it every recorded decision, is reproducible.
+// with it every recorded decision, is reproducible. The queue also remembers
+// the slot of the task that just yielded (push_yielded) until the next take:
+// that is the scheduler's exact "previous task is still runnable", which
+// decides what counts as a preemption.
 #pragma once
 #include <anyio/backend.hpp>
 #include <anyio/detail/assert.hpp>
@@ -27,12 +30,21 @@ class ready_queue final : public ready_view {
     for (std::size_t i = 0; i < n; ++i) out[i] = at(i)->id;
     return n;
   }
+  std::size_t previous_index() const noexcept override {
+    return yielded_ == none ? size_ : (yielded_ - head_) & (buf_.size() - 1);
+  }
   task_record* at(std::size_t i) const noexcept { return buf_[(head_ + i) & (buf_.size() - 1)]; }
 
   void push_back(task_record* t) {
     if (size_ == buf_.size()) grow();
     buf_[(head_ + size_) & (buf_.size() - 1)] = t;
     ++size_;
+  }
+
+  /// push_back for the running task at a schedule point: it stays runnable.
+  void push_yielded(task_record* t) {
+    push_back(t);
+    yielded_ = (head_ + size_ - 1) & (buf_.size() - 1);
   }
 
   /// Remove and return the i-th task; the front task fills its slot.
@@ -43,21 +55,28 @@ class ready_queue final : public ready_view {
     buf_[(head_ + i) & mask] = buf_[head_];
     head_ = (head_ + 1) & mask;
     --size_;
+    yielded_ = none;  // the task taken runs next: it is the new previous task
     return t;
   }
 
-  void clear() noexcept { head_ = size_ = 0; }
+  void clear() noexcept {
+    head_ = size_ = 0;
+    yielded_ = none;
+  }
 
  private:
   void grow() {
+    if (yielded_ != none) yielded_ = previous_index();
     std::vector<task_record*> next(buf_.size() * 2);
     for (std::size_t i = 0; i < size_; ++i) next[i] = at(i);
     buf_.swap(next);
     head_ = 0;
   }
+  static constexpr std::size_t none = ~std::size_t{0};
   std::vector<task_record*> buf_;  // size is a power of two
   std::size_t head_ = 0;
   std::size_t size_ = 0;
+  std::size_t yielded_ = none;  // slot of the task that yielded since the last take
 };
 
 }  // namespace anyio::detail

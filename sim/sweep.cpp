@@ -7,6 +7,8 @@
 // sweep_summary::merge combine shards.
 #include <anyio/sim.hpp>
 
+#include "strategy.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -65,6 +67,11 @@ sweep_summary sweep(const body_fn& body, const sweep_options& opts) {
     throw std::invalid_argument("sim::sweep: shard " + std::to_string(opts.shard.index) + "/" +
                                 std::to_string(opts.shard.count) +
                                 " is invalid: need 0 <= K < N");
+  if (opts.strategy == strategy::exhaustive) return exhaustive_sweep(body, opts);
+  // pct: a run length estimated from the test unless given (strategy.hpp).
+  const std::uint64_t pct_steps = opts.strategy == strategy::pct && opts.pct_steps == 0
+                                      ? estimate_pct_steps(body, opts)
+                                      : opts.pct_steps;
   sweep_summary summary;
   summary.strategy = to_string(opts.strategy);
   summary.first_seed = opts.seeds.first;
@@ -80,7 +87,7 @@ sweep_summary sweep(const body_fn& body, const sweep_options& opts) {
     run.seed = opts.seeds.first + k;
     run.strategy = opts.strategy;
     run.pct_depth = opts.pct_depth;
-    run.pct_steps = opts.pct_steps;
+    run.pct_steps = pct_steps;
     run.max_steps = opts.max_steps;
     run.max_virtual_time = opts.max_virtual_time;
     run.test_name = opts.test_name;
@@ -93,8 +100,8 @@ sweep_summary sweep(const body_fn& body, const sweep_options& opts) {
         run.trace_path = opts.trace_dir + "/" + trace_file_name(opts.test_name, run.seed);
         r = run_body(body, run);
       }
-      summary.failures.push_back(
-          {run.seed, opts.test_name, r.outcome, r.exception_type, r.message, r.trace_path});
+      summary.failures.push_back({run.seed, opts.test_name, r.outcome, r.exception_type,
+                                  r.message, r.trace_path, r.steps, r.preemptions});
       if (opts.stop_at_first_failure) break;
     }
     progress.update(summary.seeds_run, summary.failures.size());
@@ -122,7 +129,13 @@ std::string sweep_summary::to_json() const {
                              {"outcome", f.outcome},
                              {"exception", f.exception_type},
                              {"message", f.message},
-                             {"trace", f.trace_path}});
+                             {"trace", f.trace_path},
+                             {"steps", f.steps},
+                             {"preemptions", f.preemptions}});
+  if (strategy == "exhaustive") {
+    j["preemption_bound"] = preemption_bound;
+    j["covered"] = covered;
+  }
   return j.dump(2);
 }
 
@@ -149,7 +162,11 @@ sweep_summary sweep_summary::from_json(const std::string& text) {
       s.failures.push_back({f.at("seed").get<std::uint64_t>(), f.at("test").get<std::string>(),
                             f.at("outcome").get<std::string>(),
                             f.at("exception").get<std::string>(),
-                            f.at("message").get<std::string>(), f.at("trace").get<std::string>()});
+                            f.at("message").get<std::string>(), f.at("trace").get<std::string>(),
+                            f.value("steps", std::uint64_t{0}),
+                            f.value("preemptions", std::uint64_t{0})});
+    s.preemption_bound = j.value("preemption_bound", 0);
+    s.covered = j.value("covered", false);
     return s;
   } catch (const nlohmann::json::exception& e) {
     throw bad(e.what());
@@ -157,6 +174,8 @@ sweep_summary sweep_summary::from_json(const std::string& text) {
 }
 
 void sweep_summary::merge(const sweep_summary& other) {
+  covered = seeds_run == 0 ? other.covered : covered && other.covered;  // exhaustive
+  preemption_bound = std::max(preemption_bound, other.preemption_bound);
   seeds_run += other.seeds_run;
   steps += other.steps;
   virtual_time_ns += other.virtual_time_ns;

@@ -121,7 +121,7 @@ struct lock_reacquire_awaiter {
   }
   void await_suspend(std::coroutine_handle<> h) {
     s.lot.push_back(node);
-    park(*node.task, h, cannot_abort, "anyio::condition::wait (re-acquiring the lock)");
+    park(*node.task, h, cannot_abort, "anyio::condition::wait (re-acquiring the lock)", false);
   }
   void await_resume() const noexcept {}
 };

@@ -127,6 +127,9 @@ void run_sweep(const char* test_name, test_body body) {
   opts.seeds = m.seeds;
   opts.shard = m.shard;
   opts.strategy = m.strategy;
+  opts.pct_depth = m.pct_depth;
+  opts.pct_steps = m.pct_steps;
+  opts.preemption_bound = m.preemption_bound;
   opts.trace_dir = std::filesystem::absolute(trace_dir()).lexically_normal().string();
   opts.test_name = test_name;
   sim::sweep_summary s = sim::sweep(body, opts);
@@ -140,6 +143,10 @@ void run_sweep(const char* test_name, test_body body) {
   if (s.failures.size() > shown)
     std::fprintf(stderr, "anyio: sweep: ... and %zu more failing seeds of \"%s\"\n",
                  s.failures.size() - shown, test_name);
+  if (m.strategy == sim::strategy::exhaustive)
+    std::fprintf(stderr, "anyio: exhaustive: \"%s\": %llu schedules within %d preemptions: %s\n",
+                 test_name, static_cast<unsigned long long>(s.seeds_run), s.preemption_bound,
+                 s.covered ? "covered" : "NOT covered (stopped early)");
   sweep_totals().merge(s);
   INFO(s.failures.size() << " of " << s.seeds_run << " seeds failed");
   CHECK(s.failures.empty());
@@ -211,8 +218,19 @@ void parse_harness_args(int& argc, char** argv) {
                  parse_u64("--shard N", s.substr(slash + 1))};
       if (m.shard.count == 0 || m.shard.index >= m.shard.count)
         throw std::invalid_argument("--shard " + s + ": need 0 <= K < N");
-    } else if (a == "--strategy") {
+    } else if (a == "--strategy") {  // strategy options (docs/testing-with-sim.md)
       m.strategy = sim::strategy_from_string(value("--strategy"));
+    } else if (a == "--pct-depth") {
+      const std::uint64_t d = parse_u64("--pct-depth", value("--pct-depth"));
+      if (d < 1 || d > 1000) throw std::invalid_argument("--pct-depth: expected 1..1000");
+      m.pct_depth = static_cast<int>(d);
+    } else if (a == "--pct-steps") {
+      m.pct_steps = parse_u64("--pct-steps", value("--pct-steps"));
+      if (m.pct_steps == 0) throw std::invalid_argument("--pct-steps: expected at least 1");
+    } else if (a == "--preemption-bound") {
+      const std::uint64_t p = parse_u64("--preemption-bound", value("--preemption-bound"));
+      if (p > 1000) throw std::invalid_argument("--preemption-bound: expected 0..1000");
+      m.preemption_bound = static_cast<int>(p);
     } else if (a == "--json") {
       m.json_out = value("--json");
     } else {

@@ -7,7 +7,8 @@
 // traces go, default ./anyio-traces). A failing sim seed is rerun with a
 // trace and reported with the command that replays it. Test programs also
 // accept --anyio-replay TRACE, --anyio-record SEED, --anyio-sweep FROM..TO
-// [--shard K/N] [--strategy S] [--json OUT] and --anyio-regressions DIR
+// [--shard K/N] [--strategy S] [--pct-depth D] [--pct-steps K]
+// [--preemption-bound P] [--json OUT] and --anyio-regressions DIR
 // (docs/testing-with-sim.md).
 #pragma once
 #include <anyio/anyio.hpp>
@@ -66,6 +67,9 @@ struct harness_mode {
   sim::seed_range seeds{};
   sim::shard shard{};
   sim::strategy strategy = sim::strategy::random;
+  int pct_depth = 3;              ///< --pct-depth D
+  std::uint64_t pct_steps = 0;    ///< --pct-steps K (0: estimated from the test)
+  int preemption_bound = 2;       ///< --preemption-bound P (strategy exhaustive)
   std::string json_out{};         ///< --json: where the sweep summary goes
   std::string regressions_dir{};  ///< --anyio-regressions DIR
   std::string shrink_path{};      ///< --anyio-shrink TRACE
