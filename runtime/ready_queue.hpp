@@ -6,7 +6,10 @@
 // with it every recorded decision, is reproducible. The queue also remembers
 // the slot of the task that just yielded (push_yielded) until the next take:
 // that is the scheduler's exact "previous task is still runnable", which
-// decides what counts as a preemption.
+// decides what counts as a preemption. Each slot also keeps the address of
+// the frame the task resumes in, so prefetch() can start loading both the
+// record and that frame without first loading the record: on sim a random
+// pick among 100,000 parked frames otherwise misses the cache on each.
 #pragma once
 #include <anyio/backend.hpp>
 #include <anyio/detail/assert.hpp>
@@ -24,6 +27,14 @@ class ready_queue final : public ready_view {
   std::size_t size() const noexcept override { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   std::uint64_t task_id(std::size_t i) const noexcept override { return at(i)->id; }
+  void prefetch(std::size_t i) const noexcept override {
+    if (i >= size_) return;
+    const slot& s = buf_[(head_ + i) & (buf_.size() - 1)];
+    __builtin_prefetch(s.task);
+    __builtin_prefetch(reinterpret_cast<const char*>(s.task) + 64);
+    __builtin_prefetch(s.frame);
+    __builtin_prefetch(static_cast<const char*>(s.frame) + 64);
+  }
   std::string_view task_name(std::size_t i) const noexcept override { return at(i)->name; }
   std::size_t copy_ids(std::uint64_t* out, std::size_t max) const noexcept override {
     const std::size_t n = size_ < max ? size_ : max;
@@ -33,11 +44,13 @@ class ready_queue final : public ready_view {
   std::size_t previous_index() const noexcept override {
     return yielded_ == none ? size_ : (yielded_ - head_) & (buf_.size() - 1);
   }
-  task_record* at(std::size_t i) const noexcept { return buf_[(head_ + i) & (buf_.size() - 1)]; }
+  task_record* at(std::size_t i) const noexcept {
+    return buf_[(head_ + i) & (buf_.size() - 1)].task;
+  }
 
   void push_back(task_record* t) {
     if (size_ == buf_.size()) grow();
-    buf_[(head_ + size_) & (buf_.size() - 1)] = t;
+    buf_[(head_ + size_) & (buf_.size() - 1)] = {t, t->resume.address()};
     ++size_;
   }
 
@@ -51,7 +64,7 @@ class ready_queue final : public ready_view {
   task_record* take(std::size_t i) noexcept {
     ANYIO_ASSERT(i < size_);
     const std::size_t mask = buf_.size() - 1;
-    task_record* t = buf_[(head_ + i) & mask];
+    task_record* t = buf_[(head_ + i) & mask].task;
     buf_[(head_ + i) & mask] = buf_[head_];
     head_ = (head_ + 1) & mask;
     --size_;
@@ -67,13 +80,17 @@ class ready_queue final : public ready_view {
  private:
   void grow() {
     if (yielded_ != none) yielded_ = previous_index();
-    std::vector<task_record*> next(buf_.size() * 2);
-    for (std::size_t i = 0; i < size_; ++i) next[i] = at(i);
+    std::vector<slot> next(buf_.size() * 2);
+    for (std::size_t i = 0; i < size_; ++i) next[i] = buf_[(head_ + i) & (buf_.size() - 1)];
     buf_.swap(next);
     head_ = 0;
   }
   static constexpr std::size_t none = ~std::size_t{0};
-  std::vector<task_record*> buf_;  // size is a power of two
+  struct slot {
+    task_record* task;
+    void* frame;  // task->resume.address(), for prefetch()
+  };
+  std::vector<slot> buf_;  // size is a power of two
   std::size_t head_ = 0;
   std::size_t size_ = 0;
   std::size_t yielded_ = none;  // slot of the task that yielded since the last take

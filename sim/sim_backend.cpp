@@ -45,6 +45,8 @@ void sim_backend::run_started() {
     if (header_text_.empty()) codec::encode_header(header_text_, opts_);
     write_line(header_text_);
   }
+  // Only the random strategy's next pick is one draw of the generator.
+  predict_ = opts_.strategy == strategy::random && !script_;
   strategy_ = make_strategy(opts_, rng_, [this](std::uint64_t bound, const char* purpose) {
     return draw(bound, purpose);
   });
@@ -102,9 +104,28 @@ std::size_t sim_backend::pick_next(const ready_view& ready) {
                                 std::move(logged), n, prev, i});
     }
     if (traced_) trace_decision(ready, n, i);
+    if (predict_ && n >= 64) prefetch_next(ready, n, i);
   }
   ++picks_;
   return i;
+}
+
+void sim_backend::prefetch_next(const ready_view& ready, std::size_t n, std::size_t i) {
+  // The next random pick draws the generator's next word (unless a user
+  // draw comes first): peek at it on a copy and start loading the task it
+  // will probably choose, so its frame is in cache when it runs. With many
+  // ready tasks a uniform pick lands on a cold frame almost every time
+  // (bench/ w1). The ready count then is n if this task yields, n-1 if it
+  // blocks or ends; Lemire's draw maps the word to the same or the previous
+  // index, so both are hinted. After take(i) the queue's index j is today's
+  // j+1, except that the front task moves into slot i.
+  prng peek = rng_;
+  const std::uint64_t word = peek.next();
+  const auto p = static_cast<std::size_t>((static_cast<unsigned __int128>(word) * n) >> 64);
+  for (std::size_t next : {p, p == 0 ? p : p - 1}) {
+    if (next + 1 >= n) continue;  // the task now running, pushed back
+    ready.prefetch(next + 1 == i ? 0 : next + 1);
+  }
 }
 
 void sim_backend::trace_decision(const ready_view& ready, std::size_t n, std::size_t i) {

@@ -121,6 +121,8 @@ class sim_backend final : public backend, private instrument {
   std::uint64_t draw(std::uint64_t bound, std::string_view purpose);
   std::size_t follow_decision(const ready_view& ready, std::size_t proposed);
   std::size_t scripted_choice(const ready_view& ready, std::size_t prev);
+  /// Hint the task the next random pick will probably choose (n >= 2).
+  void prefetch_next(const ready_view& ready, std::size_t n, std::size_t i);
   /// The decide line; `n` = ready.size().
   void trace_decision(const ready_view& ready, std::size_t n, std::size_t i);
 
@@ -130,6 +132,7 @@ class sim_backend final : public backend, private instrument {
   std::int64_t now_ = 0;
   std::uint64_t picks_ = 0;
   bool traced_ = false;
+  bool predict_ = false;  // prefetch_next() after each pick
 
   std::shared_ptr<recording> record_;
   std::shared_ptr<const expectation> expect_;

@@ -49,6 +49,9 @@ class ready_view {
   /// it — or size() if it blocked, finished or already ran again. Exact: the
   /// kernel knows where it put that task.
   virtual std::size_t previous_index() const noexcept = 0;
+  /// A hint that the task at `index` may run next: start loading its
+  /// memory. Changes nothing else (sim: its predicted next random pick).
+  virtual void prefetch(std::size_t index) const noexcept { (void)index; }
 
  protected:
   ~ready_view() = default;

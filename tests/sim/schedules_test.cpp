@@ -352,3 +352,29 @@ TEST_CASE("pct estimates the run length, so short-run bugs are found", "[sim][pc
                                                        .pct_steps = 0}),
                     Catch::Contains("pct_steps must be at least 1"));
 }
+
+TEST_CASE("strategy options on the command line", "[sim][harness]") {
+  anyio::testing::harness_mode saved = anyio::testing::mode();
+  auto parse = [](std::vector<std::string> args) {
+    std::vector<char*> argv{const_cast<char*>("tests")};
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int argc = static_cast<int>(argv.size()) - 1;
+    anyio::testing::parse_harness_args(argc, argv.data());
+    return argc;
+  };
+  CHECK(parse({"--strategy", "pct", "--pct-depth", "4", "--pct-steps", "30", "case"}) == 2);
+  CHECK(anyio::testing::mode().strategy == anyio::sim::strategy::pct);
+  CHECK(anyio::testing::mode().pct_depth == 4);
+  CHECK(anyio::testing::mode().pct_steps == 30);
+  CHECK(parse({"--strategy", "exhaustive", "--preemption-bound", "3"}) == 1);
+  CHECK(anyio::testing::mode().strategy == anyio::sim::strategy::exhaustive);
+  CHECK(anyio::testing::mode().preemption_bound == 3);
+  CHECK_THROWS_WITH(parse({"--pct-depth", "0"}), Catch::Contains("--pct-depth: expected 1..1000"));
+  CHECK_THROWS_WITH(parse({"--pct-steps", "0"}), Catch::Contains("--pct-steps: expected at least"));
+  CHECK_THROWS_WITH(parse({"--preemption-bound", "-1"}),
+                    Catch::Contains("expected a non-negative integer"));
+  CHECK_THROWS_WITH(parse({"--strategy", "chess"}),
+                    Catch::Contains("unknown sim strategy 'chess'"));
+  anyio::testing::mode() = saved;
+}
