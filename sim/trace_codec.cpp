@@ -186,7 +186,7 @@ std::string_view ev_field(event_kind kind) noexcept {
     case event_kind::decision: return ",\"ev\":\"decide\"";
     case event_kind::draw: return ",\"ev\":\"draw\"";
     case event_kind::clock: return ",\"ev\":\"clock\"";
-    case event_kind::cancel_point: return ",\"ev\":\"cancel_point\"";
+    case event_kind::cancel_point: break;  // not a trace event (sim_backend::on_event)
   }
   return ",\"ev\":\"unknown\"";
 }
@@ -217,7 +217,7 @@ const char* event_name(event_kind kind) noexcept {
     case event_kind::decision: return "decide";
     case event_kind::draw: return "draw";
     case event_kind::clock: return "clock";
-    case event_kind::cancel_point: return ",\"ev\":\"cancel_point\"";
+    case event_kind::cancel_point: break;  // not a trace event
   }
   return "unknown";
 }
