@@ -85,20 +85,7 @@ class kernel {
   std::uint64_t steps_ = 0;
   std::uint64_t live_tasks_ = 0;
   std::vector<idle_node*> idle_;     // wait_all_tasks_blocked, by (cushion, seq)
-  // Cancel points reached in this run (every cancellation check and every
-  // wait), and the trap explore_cancellation sets on the n-th one.
-  std::uint64_t cancel_points_ = 0;
-  std::uint64_t trap_at_ = 0;
-  cancel_point_trap_setting trap_{};
   std::uint64_t shielded_failures_ = 0;  // shielded scopes left by an exception
-
-  /// Count a cancel point of `t`; fire the trap if this is the one.
-  void cancel_point(task_record& t) {
-    ++t.checkpoints;
-    if (++cancel_points_ == trap_at_) [[unlikely]]
-      fire_trap(t);
-  }
-  void fire_trap(task_record& t) noexcept;
   bool tearing_down_ = false;
 
  private:

@@ -103,7 +103,6 @@ run_outcome kernel::make_outcome(const std::exception_ptr& error) const {
   run_outcome out;
   out.steps = steps_;
   out.time = backend_.now();
-  out.cancel_points = cancel_points_;
   out.shielded_failures = shielded_failures_;
   if (!error) {
     out.kind = main_done_ ? "passed" : "error";

@@ -112,7 +112,7 @@ void group_wait(task_group_state& g, task_record& t, std::coroutine_handle<> h) 
     return;
   }
   g.parent_waiting = true;
-  park(t, h, never_abort, "task_group: waiting for children");
+  park(t, h, never_abort, "task_group: waiting for children", false);
 }
 
 void group_finish(task_group_state& g, cancel_node& scope) {
@@ -184,7 +184,8 @@ void start_begin(start_state_base& s, task_group_state& g, cancel_node& scope,
 
 void start_wait(start_state_base& s, task_record& t, std::coroutine_handle<> h) {
   ANYIO_ASSERT(!s.started && !s.finished);
-  park(t, h, never_abort, "task_group::start: waiting for task_status::started()");
+  park(t, h, never_abort, "task_group::start: waiting for task_status::started()",
+       false);
 }
 
 void task_started(start_state_base& s) {

@@ -17,7 +17,7 @@ bool effectively_cancelled(const task_record& t) noexcept {
 }
 
 void park(task_record& t, std::coroutine_handle<> h, function_ref<abort_result()> abort,
-          const char* what) {
+          const char* what, bool abortable) {
   kernel& k = *kernel::current();
   ANYIO_ASSERT(k.current_ == &t);
   ANYIO_ASSERT(t.state == task_state::running);
@@ -27,8 +27,10 @@ void park(task_record& t, std::coroutine_handle<> h, function_ref<abort_result()
   t.abort = abort;
   t.abort_called = false;
   t.wait_what = what;
-  k.cancel_point(t);
-  if (k.instrumented()) k.emit(event_kind::park, &t, 0, what != nullptr ? what : "");
+  if (k.instrumented()) [[unlikely]] {
+    if (abortable) k.emit(event_kind::cancel_point, &t);
+    k.emit(event_kind::park, &t, 0, what != nullptr ? what : "");
+  }
   // trio: a pending cancellation is delivered as soon as the task blocks.
   if (effectively_cancelled(t)) k.attempt_delivery(t);
 }
@@ -39,7 +41,7 @@ void yield_now(task_record& t, std::coroutine_handle<> h) noexcept {
   ANYIO_ASSERT(t.state == task_state::running);
   t.resume = h;
   t.state = task_state::ready;
-  k.make_ready(t);
+  k.ready_.push_yielded(&t);
 }
 
 void reschedule(task_record& t, std::exception_ptr error) {
@@ -65,7 +67,7 @@ void kernel::attempt_delivery(task_record& t) noexcept {
 
 void raise_if_cancelled(task_record& t) {
   kernel& k = *kernel::current();
-  k.cancel_point(t);
+  k.emit(event_kind::cancel_point, &t);
   if (effectively_cancelled(t)) [[unlikely]] {
     k.emit(event_kind::cancel_delivered, &t);
     throw_cancelled();
@@ -75,21 +77,6 @@ void raise_if_cancelled(task_record& t) {
 void rethrow_wake_error(task_record& t) {
   if (t.wake_error) [[unlikely]]
     std::rethrow_exception(std::exchange(t.wake_error, nullptr));
-}
-
-void kernel::fire_trap(task_record& t) noexcept {
-  cancel_point_trap_setting trap = trap_;
-  trap_ = {};
-  trap.fn(trap.context, t);
-}
-
-void set_cancel_point_trap(const cancel_point_trap_setting& trap) {
-  kernel::require("set_cancel_point_trap()").trap_ = trap;
-  kernel::current()->trap_at_ = trap.at;
-}
-
-std::uint64_t cancel_points_reached() {
-  return kernel::require("cancel_points_reached()").cancel_points_;
 }
 
 bool cancel_innermost_scope(task_record& t) noexcept {

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
 // explore_cancellation: cancellation at every cancel point, one run per
-// point. The body runs inside an outer cancel scope; the kernel counts cancel
-// points (cancellation checks and waits, over all tasks) and calls a trap at
-// the n-th, which cancels that scope — or, per task, the innermost scope of
-// the task that reached it. Same seed every run, so point n of one run is
-// point n of the next up to the cancellation. Checks follow the issue: no
-// task left waiting (a deadlock), every shielded cleanup finished, no
-// exception but the expected cancellation escaped, the invariant holds.
+// point. The body runs inside an outer cancel scope; an instrument counts the
+// kernel's cancel_point events (cancellation checks and abortable waits, over
+// all tasks — a wait nothing can abort would be a wasted run) and at the n-th
+// cancels that scope — or, per task, the innermost scope of the task that
+// reached it — before the kernel looks at cancellation there. Same seed every
+// run, so point n of one run is point n of the next up to the cancellation.
+// Checks follow the issue: no task left waiting (a deadlock), every shielded
+// cleanup finished, no exception but the expected cancellation escaped, the
+// invariant holds.
 #include <anyio/cancel_scope.hpp>
+#include <anyio/detail/assert.hpp>
+#include <anyio/instrument.hpp>
 #include <anyio/sim.hpp>
 
 #include "sim_backend.hpp"
@@ -18,34 +22,48 @@ namespace anyio::sim {
 
 namespace {
 
-struct trap_context {
-  cancel_scope* outer = nullptr;
-  bool per_task = false;
-  std::string target{};
+// Counts cancel points; at point `at` (0: never) cancels. The event comes
+// from the task reaching the point, while it runs, before its check.
+class cancel_point_trap final : public instrument {
+ public:
+  cancel_point_trap(std::uint64_t at, bool per_task) : at_(at), per_task_(per_task) {}
+  void on_event(const kernel_event& e) override {
+    if (e.kind != event_kind::cancel_point || ++count_ != at_ || outer_ == nullptr) return;
+    auto& t = anyio::detail::current_task_record("explore_cancellation");
+    ANYIO_ASSERT(t.id == e.task);
+    if (per_task_ && anyio::detail::cancel_innermost_scope(t)) {
+      target_ = "the innermost scope of task " + std::to_string(e.task) + " '" +
+                std::string(e.task_name) + "'";
+      return;
+    }
+    target_ = "the outermost scope";
+    outer_->cancel();
+  }
+  std::uint64_t count() const noexcept { return count_; }
+  const std::string& target() const noexcept { return target_; }
+  cancel_scope* outer_ = nullptr;
+
+ private:
+  std::uint64_t at_;
+  bool per_task_;
+  std::uint64_t count_ = 0;
+  std::string target_{};
 };
 
-void spring(void* context, anyio::detail::task_record& t) {
-  auto& ctx = *static_cast<trap_context*>(context);
-  if (ctx.per_task && anyio::detail::cancel_innermost_scope(t)) {
-    ctx.target = "the innermost scope of task " + std::to_string(t.id) + " '" +
-                 (t.name.empty() ? "task-" + std::to_string(t.id) : t.name) + "'";
-    return;
-  }
-  ctx.target = "the outermost scope";
-  ctx.outer->cancel();
-}
-
-task<> under_trap(const body_fn& body, trap_context& ctx, std::uint64_t point) {
+task<> under_trap(const body_fn& body, cancel_point_trap& trap) {
   cancel_scope outer;
-  ctx.outer = &outer;
-  if (point != 0)
-    anyio::detail::set_cancel_point_trap({point, &spring, static_cast<void*>(&ctx)});
+  trap.outer_ = &outer;
+  struct disarm {  // the scope dies with this frame, however it is left
+    cancel_point_trap& trap;
+    ~disarm() { trap.outer_ = nullptr; }
+  } guard{trap};
   co_await outer.run([&]() -> task<> { co_await body(); });
 }
 
 struct run_report {
   run_outcome outcome;
   std::string target;
+  std::uint64_t points = 0;  ///< cancel points reached
 };
 
 run_report run_point(const body_fn& body, const explore_options& opts, std::uint64_t point,
@@ -58,14 +76,13 @@ run_report run_point(const body_fn& body, const explore_options& opts, std::uint
   o.trace_path = trace_path;
   o.max_steps = 10'000'000;  // a cancellation that makes the body spin is a finding too
   detail::sim_backend b(o, nullptr, nullptr, nullptr);
-  trap_context ctx;
-  ctx.per_task = per_task;
+  cancel_point_trap trap(point, per_task);
   try {
-    anyio::detail::run_on(b, anyio::detail::run_config{},
-                          [&]() { return under_trap(body, ctx, point); });
+    anyio::detail::run_on(b, anyio::detail::run_config{&trap},
+                          [&]() { return under_trap(body, trap); });
   } catch (...) {  // the backend recorded how the run ended
   }
-  return {b.outcome(), ctx.target};
+  return {b.outcome(), trap.target(), trap.count()};
 }
 
 // What went wrong in a run, or "" if nothing did.
@@ -113,7 +130,7 @@ explore_result explore_cancellation(const body_fn& body, const explore_options& 
   if (std::string p = problem_of(baseline, opts); !p.empty())
     throw std::invalid_argument("explore_cancellation: the body fails without any cancellation: " +
                                 p);
-  result.points = std::min(baseline.outcome.cancel_points, opts.max_points);
+  result.points = std::min(baseline.points, opts.max_points);
   for (int pass = 0; pass < (opts.per_task ? 2 : 1); ++pass) {
     const bool per_task = pass == 1;
     for (std::uint64_t n = 1; n <= result.points; ++n) {

@@ -8,6 +8,7 @@
 // recorded trace (replay).
 #include "sim_backend.hpp"
 
+#include <anyio/detail/assert.hpp>
 #include <anyio/errors.hpp>
 
 #include "trace_codec.hpp"
@@ -44,6 +45,8 @@ void sim_backend::run_started() {
     if (header_text_.empty()) codec::encode_header(header_text_, opts_);
     write_line(header_text_);
   }
+  // Only the random strategy's next pick is one draw of the generator.
+  predict_ = opts_.strategy == strategy::random && !script_;
   strategy_ = make_strategy(opts_, rng_, [this](std::uint64_t bound, const char* purpose) {
     return draw(bound, purpose);
   });
@@ -79,21 +82,14 @@ std::size_t sim_backend::pick_next(const ready_view& ready) {
                          ") at seed " + std::to_string(opts_.seed) +
                          ": a livelock, or a limit set too low");
   const bool scripted = script_ && script_->lenient;
-  std::size_t i = scripted ? 0 : strategy_->pick(ready, picks_, previous_);
   const std::size_t n = ready.size();
-  // A traced run reads a small ready set once instead of id by id (the
-  // preemption check, the decide line and previous_ all need the ids).
-  std::uint64_t ids[64];
-  const bool have_ids = traced_ && n <= std::size(ids);
-  if (have_ids) ready.copy_ids(ids, n);
+  // Where the kernel put the task that ran last, if it yielded and could go
+  // on: choosing another one preempts it (a task that blocked and woke
+  // since is not preempted — CHESS's definition).
+  const std::size_t prev = ready.previous_index();
+  ANYIO_ASSERT(prev <= n);
+  std::size_t i = scripted ? 0 : strategy_->pick(ready, picks_, prev);
   if (n > 1) {
-    // Preemptions are counted where someone looks: traces, the shrinker.
-    const bool watched = scripted || decision_log_ != nullptr || traced_;
-    std::size_t prev = n;
-    if (have_ids)
-      prev = find_recent({ids, n}, previous_);
-    else if (watched)
-      prev = find_recent(ready, previous_);
     if (scripted)
       i = scripted_choice(ready, prev);
     else if (script_)
@@ -104,24 +100,39 @@ std::size_t sim_backend::pick_next(const ready_view& ready) {
     if (decision_log_) {
       std::vector<std::uint64_t> logged(std::min<std::size_t>(n, 8));
       logged.resize(ready.copy_ids(logged.data(), logged.size()));
-      decision_log_->push_back(
-          {ready.task_id(i), preempted, i == (prev < n ? prev : 0), std::move(logged)});
+      decision_log_->push_back({ready.task_id(i), preempted, i == (prev < n ? prev : 0),
+                                std::move(logged), n, prev, i});
     }
-    if (traced_) trace_decision(ready, n, i, have_ids ? ids : nullptr);
+    if (traced_) trace_decision(ready, n, i);
+    if (predict_ && n >= 64) prefetch_next(ready, n, i);
   }
-  previous_ = have_ids ? ids[i] : ready.task_id(i);
   ++picks_;
   return i;
 }
 
-void sim_backend::trace_decision(const ready_view& ready, std::size_t n, std::size_t i,
-                                 const std::uint64_t* ids) {
-  const std::size_t listed = std::min(n, codec::max_ready_listed);
-  if (ids == nullptr) {
-    ready_ids_.resize(listed);
-    ready.copy_ids(ready_ids_.data(), listed);
-    ids = ready_ids_.data();
+void sim_backend::prefetch_next(const ready_view& ready, std::size_t n, std::size_t i) {
+  // The next random pick draws the generator's next word (unless a user
+  // draw comes first): peek at it on a copy and start loading the task it
+  // will probably choose, so its frame is in cache when it runs. With many
+  // ready tasks a uniform pick lands on a cold frame almost every time
+  // (bench/ w1). The ready count then is n if this task yields, n-1 if it
+  // blocks or ends; Lemire's draw maps the word to the same or the previous
+  // index, so both are hinted. After take(i) the queue's index j is today's
+  // j+1, except that the front task moves into slot i.
+  prng peek = rng_;
+  const std::uint64_t word = peek.next();
+  const auto p = static_cast<std::size_t>((static_cast<unsigned __int128>(word) * n) >> 64);
+  for (std::size_t next : {p, p == 0 ? p : p - 1}) {
+    if (next + 1 >= n) continue;  // the task now running, pushed back
+    ready.prefetch(next + 1 == i ? 0 : next + 1);
   }
+}
+
+void sim_backend::trace_decision(const ready_view& ready, std::size_t n, std::size_t i) {
+  const std::size_t listed = std::min(n, codec::max_ready_listed);
+  ready_ids_.resize(listed);
+  ready.copy_ids(ready_ids_.data(), listed);
+  const std::uint64_t* ids = ready_ids_.data();
   const std::uint64_t task = i < listed ? ids[i] : ready.task_id(i);
   const std::uint64_t step = picks_ + 1;  // the step decided: this line stands for its step line
   codec::fragments reuse;
@@ -186,7 +197,9 @@ std::uint64_t sim_backend::draw(std::uint64_t bound, std::string_view purpose) {
 
 void sim_backend::on_event(const kernel_event& e) {
   // No step event comes after a decide line: it stands for its step
-  // (decisions_record_steps(); docs/trace-format.md, "decide").
+  // (decisions_record_steps(); docs/trace-format.md, "decide"). Cancel
+  // points are for explore_cancellation's counter, not the trace.
+  if (e.kind == event_kind::cancel_point) return;
   emit(e);
 }
 

@@ -65,6 +65,9 @@ struct decision_record {
   bool preemption = false;      ///< the previous task was ready and not chosen
   bool default_choice = false;  ///< what a non-preemptive scheduler would pick
   std::vector<std::uint64_t> ready{};  ///< the ready tasks (the first 8)
+  std::size_t ready_count = 0;         ///< how many were ready
+  std::size_t previous = 0;            ///< index of the task that yielded (ready_count: none)
+  std::size_t chosen = 0;              ///< index chosen
 };
 
 class sim_backend final : public backend, private instrument {
@@ -118,17 +121,18 @@ class sim_backend final : public backend, private instrument {
   std::uint64_t draw(std::uint64_t bound, std::string_view purpose);
   std::size_t follow_decision(const ready_view& ready, std::size_t proposed);
   std::size_t scripted_choice(const ready_view& ready, std::size_t prev);
-  /// The decide line; `n` = ready.size(), `ids` = all n ready ids or null.
-  void trace_decision(const ready_view& ready, std::size_t n, std::size_t i,
-                      const std::uint64_t* ids);
+  /// Hint the task the next random pick will probably choose (n >= 2).
+  void prefetch_next(const ready_view& ready, std::size_t n, std::size_t i);
+  /// The decide line; `n` = ready.size().
+  void trace_decision(const ready_view& ready, std::size_t n, std::size_t i);
 
   options opts_;
   prng rng_;
   std::unique_ptr<scheduler_strategy> strategy_;
   std::int64_t now_ = 0;
   std::uint64_t picks_ = 0;
-  std::uint64_t previous_ = 0;
   bool traced_ = false;
+  bool predict_ = false;  // prefetch_next() after each pick
 
   std::shared_ptr<recording> record_;
   std::shared_ptr<const expectation> expect_;

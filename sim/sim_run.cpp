@@ -22,6 +22,7 @@ const char* to_string(strategy s) noexcept {
     case strategy::fifo: return "fifo";
     case strategy::pct: return "pct";
     case strategy::replay: return "replay";
+    case strategy::exhaustive: return "exhaustive";
   }
   return "unknown";
 }
@@ -31,8 +32,9 @@ strategy strategy_from_string(const std::string& name) {
   if (name == "fifo") return strategy::fifo;
   if (name == "pct") return strategy::pct;
   if (name == "replay") return strategy::replay;
+  if (name == "exhaustive") return strategy::exhaustive;
   throw std::invalid_argument("unknown sim strategy '" + name +
-                              "': expected random, fifo, pct or replay");
+                              "': expected random, fifo, pct, replay or exhaustive");
 }
 
 namespace detail {
@@ -86,22 +88,33 @@ replay_material load_replay(const options& base) {
   return m;
 }
 
+// The decision list a replay or exhaustive run follows (null for others).
+std::shared_ptr<script> schedule_script(const options& opts) {
+  if (opts.strategy != strategy::replay && opts.strategy != strategy::exhaustive) return nullptr;
+  if (opts.strategy == strategy::exhaustive && opts.preemption_bound < 0)
+    throw usage_error("sim: preemption_bound must not be negative");
+  auto follow = std::make_shared<script>();
+  follow->lenient = true;
+  // An exhaustive run's schedule is always by index (explore_schedules).
+  follow->by_index = opts.schedule_by_index || opts.strategy == strategy::exhaustive;
+  follow->choices = opts.schedule;
+  return follow;
+}
+
 std::unique_ptr<sim_backend> make_sim_backend(const options& opts) {
   if (!opts.replay_path.empty()) {
     replay_material m = load_replay(opts);
     return std::make_unique<sim_backend>(m.opts, nullptr, std::move(m.expect),
                                          std::move(m.follow), std::move(m.header));
   }
-  if (opts.strategy == strategy::replay) {
-    auto follow = std::make_shared<script>();
-    follow->lenient = true;
-    follow->by_index = opts.schedule_by_index;
-    follow->choices = opts.schedule;
+  if (auto follow = schedule_script(opts))
     return std::make_unique<sim_backend>(opts, nullptr, nullptr, std::move(follow));
-  }
   if (!opts.schedule.empty())
-    throw usage_error("sim: options::schedule is followed only with strategy::replay");
+    throw usage_error(
+        "sim: options::schedule is followed only with strategy::replay or strategy::exhaustive");
   if (opts.pct_depth < 1) throw usage_error("sim: pct_depth must be at least 1");
+  if (opts.strategy == strategy::pct && opts.pct_steps == 0)
+    throw usage_error("sim: pct_steps must be at least 1 (sweep() estimates it when 0)");
   return std::make_unique<sim_backend>(opts, nullptr, nullptr, nullptr);
 }
 
@@ -120,7 +133,7 @@ std::unique_ptr<backend> make_recording_backend(const options& opts,
     return std::make_unique<sim_backend>(m.opts, std::move(rec), nullptr, std::move(m.follow),
                                          std::move(m.header));
   }
-  return std::make_unique<sim_backend>(first, std::move(rec), nullptr, nullptr);
+  return std::make_unique<sim_backend>(first, std::move(rec), nullptr, schedule_script(first));
 }
 
 std::unique_ptr<backend> make_checking_backend(const options& opts,
@@ -135,6 +148,8 @@ std::unique_ptr<backend> make_checking_backend(const options& opts,
     replay_material m = load_replay(opts);
     follow = std::move(m.follow);
     header = std::move(m.header);
+  } else {
+    follow = schedule_script(opts);
   }
   return std::make_unique<sim_backend>(opts, nullptr, std::move(expect), std::move(follow),
                                        std::move(header));

@@ -20,29 +20,11 @@ std::size_t find_ready(const ready_view& ready, std::uint64_t id) noexcept {
 }
 
 namespace {
-// The last 64 entries of a queue of n, from the back: see find_recent.
-template <class IdAt> std::size_t search_recent(std::size_t n, std::uint64_t id, IdAt id_at) {
-  const std::size_t stop = n > 64 ? n - 64 : 0;
-  for (std::size_t i = n; i > stop; --i)
-    if (id_at(i - 1) == id) return i - 1;
-  return n;
-}
-}  // namespace
-
-std::size_t find_recent(const ready_view& ready, std::uint64_t id) noexcept {
-  return search_recent(ready.size(), id, [&](std::size_t i) { return ready.task_id(i); });
-}
-
-std::size_t find_recent(std::span<const std::uint64_t> ids, std::uint64_t id) noexcept {
-  return search_recent(ids.size(), id, [&](std::size_t i) { return ids[i]; });
-}
-
-namespace {
 
 class random_strategy final : public scheduler_strategy {
  public:
   explicit random_strategy(prng& rng) : rng_(rng) {}
-  std::size_t pick(const ready_view& ready, std::uint64_t, std::uint64_t) override {
+  std::size_t pick(const ready_view& ready, std::uint64_t, std::size_t) override {
     const std::size_t n = ready.size();
     return n == 1 ? 0 : static_cast<std::size_t>(rng_.below(n));
   }
@@ -53,14 +35,13 @@ class random_strategy final : public scheduler_strategy {
 
 class fifo_strategy final : public scheduler_strategy {
  public:
-  std::size_t pick(const ready_view&, std::uint64_t, std::uint64_t) override { return 0; }
+  std::size_t pick(const ready_view&, std::uint64_t, std::size_t) override { return 0; }
 };
 
 class nonpreemptive_strategy final : public scheduler_strategy {
  public:
-  std::size_t pick(const ready_view& ready, std::uint64_t, std::uint64_t previous) override {
-    std::size_t i = find_recent(ready, previous);
-    return i < ready.size() ? i : 0;
+  std::size_t pick(const ready_view& ready, std::uint64_t, std::size_t previous) override {
+    return previous < ready.size() ? previous : 0;
   }
 };
 
@@ -73,7 +54,7 @@ class pct_strategy final : public scheduler_strategy {
     low_base_ = static_cast<std::uint64_t>(depth);
   }
 
-  std::size_t pick(const ready_view& ready, std::uint64_t step, std::uint64_t) override {
+  std::size_t pick(const ready_view& ready, std::uint64_t step, std::size_t) override {
     std::size_t best = 0;
     std::uint64_t best_priority = 0;
     for (std::size_t i = 0; i < ready.size(); ++i) {
@@ -114,7 +95,8 @@ std::unique_ptr<scheduler_strategy> make_strategy(const options& opts, prng& rng
     case strategy::fifo: return std::make_unique<fifo_strategy>();
     case strategy::pct:
       return std::make_unique<pct_strategy>(std::move(draw), opts.pct_depth, opts.pct_steps);
-    case strategy::replay: return std::make_unique<nonpreemptive_strategy>();
+    case strategy::replay:
+    case strategy::exhaustive: return std::make_unique<nonpreemptive_strategy>();
   }
   return std::make_unique<fifo_strategy>();
 }

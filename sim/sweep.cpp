@@ -9,6 +9,8 @@
 // sweep's summary groups by it and shrinking matches by it.
 #include <anyio/sim.hpp>
 
+#include "strategy.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -114,8 +116,14 @@ sweep_summary sweep(const body_fn& body, const sweep_options& opts) {
     throw std::invalid_argument("sim::sweep: shard " + std::to_string(opts.shard.index) + "/" +
                                 std::to_string(opts.shard.count) +
                                 " is invalid: need 0 <= K < N");
+  if (opts.strategy == strategy::exhaustive) return exhaustive_sweep(body, opts);
+  // pct: a run length estimated from the test unless given (strategy.hpp).
+  const std::uint64_t pct_steps = opts.strategy == strategy::pct && opts.pct_steps == 0
+                                      ? estimate_pct_steps(body, opts)
+                                      : opts.pct_steps;
   sweep_summary summary;
   summary.strategy = to_string(opts.strategy);
+  summary.pct_steps = pct_steps;
   summary.first_seed = opts.seeds.first;
   summary.seed_count = opts.seeds.count;
   summary.shard = opts.shard;
@@ -129,6 +137,7 @@ sweep_summary sweep(const body_fn& body, const sweep_options& opts) {
   std::uint64_t traced = 0;
   for (std::uint64_t k = opts.shard.index; k < opts.seeds.count; k += opts.shard.count) {
     options run = opts.run_options(opts.seeds.first + k);
+    run.pct_steps = pct_steps;
     run_result r = run_body(body, run);
     ++summary.seeds_run;
     summary.steps += r.steps;
@@ -141,8 +150,8 @@ sweep_summary sweep(const body_fn& body, const sweep_options& opts) {
         r = run_body(body, run);
         ++traced;
       }
-      summary.failures.push_back(
-          {run.seed, opts.test_name, r.outcome, r.exception_type, r.message, r.trace_path});
+      summary.failures.push_back({run.seed, opts.test_name, r.outcome, r.exception_type,
+                                  r.message, r.trace_path, r.steps, r.preemptions});
       if (opts.on_failure) opts.on_failure(summary.failures.back());
     }
     if (opts.on_progress) opts.on_progress(summary.seeds_run, mine, summary.failures.size());
@@ -172,7 +181,13 @@ std::string sweep_summary::to_json() const {
                              {"outcome", f.outcome},
                              {"exception", f.exception_type},
                              {"message", f.message},
-                             {"trace", f.trace_path}});
+                             {"trace", f.trace_path},
+                             {"steps", f.steps},
+                             {"preemptions", f.preemptions}});
+  if (strategy == "exhaustive") {
+    j["preemption_bound"] = preemption_bound;
+    j["covered"] = covered;
+  }
   return j.dump(2);
 }
 
@@ -199,7 +214,11 @@ sweep_summary sweep_summary::from_json(const std::string& text) {
       s.failures.push_back({f.at("seed").get<std::uint64_t>(), f.at("test").get<std::string>(),
                             f.at("outcome").get<std::string>(),
                             f.at("exception").get<std::string>(),
-                            f.at("message").get<std::string>(), f.at("trace").get<std::string>()});
+                            f.at("message").get<std::string>(), f.at("trace").get<std::string>(),
+                            f.value("steps", std::uint64_t{0}),
+                            f.value("preemptions", std::uint64_t{0})});
+    s.preemption_bound = j.value("preemption_bound", 0);
+    s.covered = j.value("covered", false);
     return s;
   } catch (const nlohmann::json::exception& e) {
     throw bad(e.what());
@@ -207,6 +226,8 @@ sweep_summary sweep_summary::from_json(const std::string& text) {
 }
 
 void sweep_summary::merge(const sweep_summary& other) {
+  covered = seeds_run == 0 ? other.covered : covered && other.covered;  // exhaustive
+  preemption_bound = std::max(preemption_bound, other.preemption_bound);
   seeds_run += other.seeds_run;
   steps += other.steps;
   virtual_time_ns += other.virtual_time_ns;

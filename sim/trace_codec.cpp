@@ -186,6 +186,7 @@ std::string_view ev_field(event_kind kind) noexcept {
     case event_kind::decision: return ",\"ev\":\"decide\"";
     case event_kind::draw: return ",\"ev\":\"draw\"";
     case event_kind::clock: return ",\"ev\":\"clock\"";
+    case event_kind::cancel_point: break;  // not a trace event (sim_backend::on_event)
   }
   return ",\"ev\":\"unknown\"";
 }
@@ -216,6 +217,7 @@ const char* event_name(event_kind kind) noexcept {
     case event_kind::decision: return "decide";
     case event_kind::draw: return "draw";
     case event_kind::clock: return "clock";
+    case event_kind::cancel_point: break;  // not a trace event
   }
   return "unknown";
 }
@@ -234,6 +236,8 @@ void encode_header(std::string& out, const options& opts) {
     out += ",\"depth\":" + std::to_string(opts.pct_depth);
     out += ",\"steps\":" + std::to_string(opts.pct_steps);
   }
+  if (opts.strategy == strategy::exhaustive)
+    out += ",\"preemption_bound\":" + std::to_string(opts.preemption_bound);
   out += "},\"options\":{\"max_steps\":" + std::to_string(opts.max_steps);
   out += ",\"max_virtual_time_ns\":" + std::to_string(opts.max_virtual_time.count());
   out += "}}";
@@ -282,6 +286,7 @@ char* encode_event(char* p, const kernel_event& e, const fragments& reuse) noexc
     case event_kind::clock:
       p = i64_field(p, ",\"from\":", static_cast<std::int64_t>(e.other));
       break;
+    case event_kind::cancel_point: p = task(p); break;  // never written: see on_event
   }
   *p++ = '}';
   return p;

@@ -31,7 +31,6 @@ struct run_outcome {
   std::vector<blocked_task> blocked{};  ///< deadlock: every blocked task
   std::uint64_t steps = 0;
   std::int64_t time = 0;
-  std::uint64_t cancel_points = 0;      ///< cancellation checks and waits reached
   std::uint64_t shielded_failures = 0;  ///< shielded scopes left by an exception
 };
 
@@ -45,6 +44,14 @@ class ready_view {
   /// The ids of the first min(size(), max) tasks, written to `out`; returns
   /// how many (one call instead of one per task, for traces).
   virtual std::size_t copy_ids(std::uint64_t* out, std::size_t max) const noexcept = 0;
+  /// Index of the task that ran the last step if it is ready because it
+  /// yielded — it could go on running, so choosing another task preempts
+  /// it — or size() if it blocked, finished or already ran again. Exact: the
+  /// kernel knows where it put that task.
+  virtual std::size_t previous_index() const noexcept = 0;
+  /// A hint that the task at `index` may run next: start loading its
+  /// memory. Changes nothing else (sim: its predicted next random pick).
+  virtual void prefetch(std::size_t index) const noexcept { (void)index; }
 
  protected:
   ~ready_view() = default;

@@ -25,6 +25,9 @@ enum class event_kind : std::uint8_t {
                      ///< `value2` = how many are ready, `other` = index chosen
   draw,              ///< sim: random draw; `other` = value, `value2` = bound, `detail` = purpose
   clock,             ///< sim: virtual clock jumped; `time` = new time
+  cancel_point,      ///< a cancellation check or an abortable wait is about to
+                     ///< look at cancellation (explore_cancellation counts
+                     ///< these); traces leave it out
 };
 
 /// One kernel event. Views are valid only during the callback.

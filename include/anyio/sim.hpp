@@ -31,17 +31,24 @@ enum class strategy {
   fifo,    ///< the task that became ready first
   pct,     ///< probabilistic concurrency testing (Burckhardt et al., ASPLOS'10)
   replay,  ///< follow the decisions recorded in options::replay_path
+  /// every schedule with at most options::preemption_bound preemptions, one
+  /// per run (CHESS's preemption bounding): a run follows options::schedule
+  /// (by index) and then runs non-preemptively; explore_schedules() and a
+  /// sweep with this strategy enumerate the schedules
+  exhaustive,
 };
 
 const char* to_string(strategy s) noexcept;
-/// "random", "fifo", "pct", "replay"; throws std::invalid_argument otherwise.
+/// "random", "fifo", "pct", "replay", "exhaustive"; throws std::invalid_argument otherwise.
 strategy strategy_from_string(const std::string& name);
 
 struct options {
   std::uint64_t seed = 0;
   sim::strategy strategy = sim::strategy::random;
   int pct_depth = 3;               ///< pct: bug depth d (d-1 priority change points)
-  std::uint64_t pct_steps = 1000;  ///< pct: estimated steps per run (change points fall in it)
+  std::uint64_t pct_steps = 1000;  ///< pct: estimated steps per run (change points fall in
+                                   ///< it); a sweep estimates it from the test when 0
+  int preemption_bound = 2;        ///< exhaustive: most preemptions per schedule
   std::uint64_t max_steps = 0;     ///< beyond this many steps: liveness_error (0 = no limit)
   clock::duration max_virtual_time{};  ///< beyond this virtual time: liveness_error (0 = none)
   std::string trace_path{};        ///< write a JSON Lines trace here ("" = none)
@@ -94,7 +101,7 @@ struct run_result {
   std::int64_t virtual_time_ns = 0;
   std::string trace_path{};      ///< the trace written, if any
   std::uint64_t decisions = 0;    ///< scheduling decisions (more than one task ready)
-  std::uint64_t preemptions = 0;  ///< counted in traced and scheduled runs only
+  std::uint64_t preemptions = 0;  ///< switches away from a task that yielded (could go on)
   bool passed() const noexcept { return outcome == "passed"; }
 };
 
@@ -128,13 +135,21 @@ struct sweep_failure {
   std::string exception_type{};
   std::string message{};
   std::string trace_path{};
+  std::uint64_t steps = 0;        ///< of the failing run: a sweep can rank failures
+  std::uint64_t preemptions = 0;  ///< by these two (fewer is easier to read)
 };
 
 struct sweep_options {
   seed_range seeds{};
   sim::strategy strategy = sim::strategy::random;
   int pct_depth = 3;
-  std::uint64_t pct_steps = 1000;
+  /// pct: steps per run; 0 = estimate from the test's own length (the
+  /// longest of a few probe runs of the first seeds).
+  std::uint64_t pct_steps = 0;
+  /// exhaustive: every schedule of the first seed with at most this many
+  /// preemptions (seeds.count is then ignored).
+  int preemption_bound = 2;
+  std::uint64_t max_schedules = 100000;  ///< exhaustive: stop (uncovered) after this many
   std::uint64_t max_steps = 0;
   clock::duration max_virtual_time{};
   std::string trace_dir{};    ///< traces of failing seeds go here ("" = none)
@@ -163,6 +178,13 @@ struct sweep_summary {
   std::uint64_t first_seed = 0;
   std::uint64_t seed_count = 0;
   sim::shard shard{};
+  /// exhaustive: seeds_run counts schedules; covered = every schedule within
+  /// preemption_bound was run (not cut short by max_schedules or a failure).
+  int preemption_bound = 0;
+  bool covered = false;
+  /// pct: the run length the sweep used (given, or estimated from the
+  /// test), so a rerun of one of its seeds is the same run. Not in the JSON.
+  std::uint64_t pct_steps = 0;
   /// One JSON object (the format `anyio-sim merge` reads).
   std::string to_json() const;
   static sweep_summary from_json(const std::string& text);
@@ -229,6 +251,40 @@ struct shrink_result {
 shrink_result shrink(const body_fn& body, const std::string& failing_trace,
                      const std::string& out_path, const shrink_options& opts = {});
 
+struct schedule_options {
+  std::uint64_t seed = 0;          ///< every schedule uses this seed (for other draws)
+  int preemption_bound = 2;        ///< most preemptions per schedule
+  std::uint64_t max_schedules = 100000;  ///< stop, not covered, after this many
+  bool stop_at_first_failure = false;
+  std::uint64_t max_steps = 0;
+  std::string trace_dir{};         ///< traces of failing schedules go here ("" = none)
+  std::string test_name{};
+};
+
+struct schedule_failure {
+  std::uint64_t schedule = 0;       ///< 1-based, in enumeration order
+  std::vector<std::uint64_t> choices{};  ///< options::schedule that reruns it (by index)
+  run_result result{};              ///< outcome, steps, preemptions, trace_path
+};
+
+struct schedule_result {
+  std::uint64_t schedules = 0;  ///< runs, each a distinct schedule
+  bool covered = false;         ///< every schedule within the bound was run
+  std::uint64_t max_preemptions = 0;  ///< the most any schedule run had
+  std::uint64_t steps = 0;            ///< task steps over all the runs
+  std::vector<schedule_failure> failures{};
+  /// "6 schedules within 2 preemptions: covered, no failure"
+  std::string summary(int preemption_bound) const;
+};
+
+/// Bounded exhaustive search (CHESS's preemption bounding, Musuvathi and
+/// Qadeer, PLDI'07): run `body` once per schedule that preempts a runnable
+/// task at most `preemption_bound` times — switches where the running task
+/// blocked or finished are free — depth first, by re-execution. When
+/// `covered`, no schedule of this size fails: a fact about the test, not a
+/// sample.
+schedule_result explore_schedules(const body_fn& body, const schedule_options& opts = {});
+
 struct explore_options {
   std::uint64_t seed = 0;                        ///< every run uses this seed
   sim::strategy strategy = sim::strategy::random;
@@ -258,7 +314,9 @@ struct explore_result {
 };
 
 /// Systematic cancellation: run `body` once to number its cancel points
-/// (every cancellation check and every wait, in every task), then once per
+/// (every cancellation check and every wait that cancellation can abort — not
+/// a group's join, start()'s wait or a condition re-acquiring its lock — in
+/// every task), then once per
 /// point n with the outermost scope cancelled just before the n-th — and,
 /// with per_task, once more per point with the innermost scope of the task
 /// reaching it cancelled. After each run: no deadlock (no task left waiting),

@@ -100,7 +100,7 @@ struct lock_reacquire_op {
   void wait(task_record& t, std::coroutine_handle<> h) {
     node.task = &t;
     s.lot.push_back(node);
-    park(t, h, cannot_abort, "anyio::condition::wait (re-acquiring the lock)");
+    park(t, h, cannot_abort, "anyio::condition::wait (re-acquiring the lock)", false);
   }
 };
 using lock_reacquire_awaiter = blocking_awaiter<lock_reacquire_op>;

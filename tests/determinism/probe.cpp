@@ -33,6 +33,7 @@ const char* kind_name(anyio::event_kind kind) {
     case anyio::event_kind::decision: return "decision";
     case anyio::event_kind::draw: return "draw";
     case anyio::event_kind::clock: return "clock";
+    case anyio::event_kind::cancel_point: return "cancel_point";
   }
   return nullptr;  // a kind added later: printed by number, still deterministic
 }

@@ -70,3 +70,35 @@ TEST_CASE("ready_queue: keeps order across wrap-around and growth", "[ready_queu
   q.clear();
   REQUIRE(q.empty());
 }
+
+TEST_CASE("ready_queue: previous_index finds the task that yielded, exactly",
+          "[ready_queue][preemption]") {
+  auto tasks = make_tasks(200);
+  ready_queue q;
+  // Wrap the ring first, so the yielded slot is remapped by a wrapped grow().
+  for (int i = 0; i < 40; ++i) {
+    q.push_back(&tasks[0]);
+    (void)q.take(0);
+  }
+  for (std::size_t i = 1; i < 60; ++i) q.push_back(&tasks[i]);
+  REQUIRE(q.previous_index() == q.size());  // nothing yielded yet
+  q.push_yielded(&tasks[0]);
+  REQUIRE(q.previous_index() == 59);
+  // Tasks woken after it (deadlines, I/O) queue behind it; the ring grows.
+  for (std::size_t i = 60; i < 200; ++i) q.push_back(&tasks[i]);
+  REQUIRE(q.size() == 200);
+  REQUIRE(q.at(q.previous_index()) == &tasks[0]);
+  // Whatever runs next is the new previous task: the mark is gone.
+  task_record* running = q.take(7);
+  REQUIRE(running->id == 9);
+  REQUIRE(q.previous_index() == q.size());
+  // It blocked and was woken: queued with push_back, so not marked.
+  q.push_back(running);
+  REQUIRE(q.previous_index() == q.size());
+  // The next one yields at a checkpoint: marked.
+  running = q.take(0);
+  q.push_yielded(running);
+  REQUIRE(q.at(q.previous_index()) == running);
+  q.clear();
+  REQUIRE(q.previous_index() == 0);
+}

@@ -312,6 +312,9 @@ void run_sweep(const char* test_name, test_body body) {
   opts.seeds = m.seeds;
   opts.shard = m.shard;
   opts.strategy = m.strategy;
+  opts.pct_depth = m.pct_depth;
+  opts.pct_steps = m.pct_steps;
+  opts.preemption_bound = m.preemption_bound;
   opts.test_name = test_name;
   if (m.max_traces > st.traces) {
     opts.trace_dir = std::filesystem::absolute(trace_dir()).lexically_normal().string();
@@ -329,7 +332,12 @@ void run_sweep(const char* test_name, test_body body) {
     s = sim::sweep(detail::checked_body(body), opts);
   }
   if (m.max_failures != 0 && st.failures >= m.max_failures) st.stopped = true;
+  if (opts.strategy == sim::strategy::pct) opts.pct_steps = s.pct_steps;  // as the sweep ran
   trace_distinct_failures(test_name, body, opts, s);
+  if (m.strategy == sim::strategy::exhaustive)
+    std::fprintf(stderr, "anyio: exhaustive: \"%s\": %llu schedules within %d preemptions: %s\n",
+                 test_name, static_cast<unsigned long long>(s.seeds_run), s.preemption_bound,
+                 s.covered ? "covered" : "NOT covered (stopped early)");
   sweep_totals().merge(s);
   if (s.failures.empty()) return;
   fail_in_catch("sweep", std::to_string(s.failures.size()) + " of " +
@@ -401,10 +409,12 @@ constexpr help_entry option_help[] = {
     {"--json FILE", "sweep: write the summary to FILE (anyio-sim merge reads it)"},
     {"--anyio-regressions DIR",
      "replay the traces in DIR of this program's cases (of the filter's cases, if given)"},
-    {"--strategy NAME", "sim scheduling: random (default), fifo or pct"},
+    {"--strategy NAME", "sim scheduling: random (default), fifo, pct or exhaustive"},
     {"--pct-depth D", "pct: bug depth d (d-1 priority change points)"},
-    {"--pct-steps N", "pct: estimated steps per run, where change points fall"},
-    {"--preemption-bound N", "sim: at most N preemptions per run"},
+    {"--pct-steps N",
+     "pct: steps per run, where change points fall (default: estimated from the test)"},
+    {"--preemption-bound N",
+     "exhaustive: run every schedule with at most N preemptions (default 2)"},
 };
 
 constexpr help_entry environment_help[] = {
@@ -766,6 +776,17 @@ void parse_harness_args(int& argc, char** argv) {
       m.shard_given = true;
     } else if (a == "--strategy") {
       m.strategy = sim::strategy_from_string(value("--strategy"));
+    } else if (a == "--pct-depth") {
+      const std::uint64_t d = parse_u64("--pct-depth", value("--pct-depth"));
+      if (d < 1 || d > 1000) throw std::invalid_argument("--pct-depth: expected 1..1000");
+      m.pct_depth = static_cast<int>(d);
+    } else if (a == "--pct-steps") {
+      m.pct_steps = parse_u64("--pct-steps", value("--pct-steps"));
+      if (m.pct_steps == 0) throw std::invalid_argument("--pct-steps: expected at least 1");
+    } else if (a == "--preemption-bound") {
+      const std::uint64_t p = parse_u64("--preemption-bound", value("--preemption-bound"));
+      if (p > 1000) throw std::invalid_argument("--preemption-bound: expected 0..1000");
+      m.preemption_bound = static_cast<int>(p);
     } else if (a == "--json") {
       m.json_out = value("--json");
     } else if (a.rfind("--anyio-", 0) == 0 && !is_known_option(a)) {

@@ -34,9 +34,11 @@ inline task_record& current_task_record(const char* api) {
 /// The running kernel's clock in ns; throws usage_error outside anyio::run().
 std::int64_t current_time_ns(const char* api);
 
-// The one suspension primitive (runtime/wait.cpp).
+// The one suspension primitive (runtime/wait.cpp). `abortable` = false for a
+// wait whose abort function never succeeds (a group's join, start()'s wait,
+// a condition re-acquiring its lock): it is not a cancel point.
 void park(task_record& t, std::coroutine_handle<> h, function_ref<abort_result()> abort,
-          const char* what);
+          const char* what, bool abortable = true);
 void yield_now(task_record& t, std::coroutine_handle<> h) noexcept;
 void reschedule(task_record& t, std::exception_ptr error = nullptr);
 void raise_if_cancelled(task_record& t);
@@ -69,17 +71,6 @@ void start_begin(start_state_base& s, task_group_state& g, cancel_node& scope, t
 void start_wait(start_state_base& s, task_record& t, std::coroutine_handle<> h);
 void task_started(start_state_base& s);
 
-/// explore_cancellation: at the `n`-th cancel point of the run, call
-/// trap(task) (the task reaching it) before its cancellation check.
-using cancel_point_trap = void (*)(void* context, task_record& t);
-struct cancel_point_trap_setting {
-  std::uint64_t at = 0;
-  cancel_point_trap fn = nullptr;
-  void* context = nullptr;
-};
-void set_cancel_point_trap(const cancel_point_trap_setting& trap);
-/// Cancel points reached so far in the running kernel.
-std::uint64_t cancel_points_reached();
 /// Cancel the innermost scope of `t` (not the root); false if it has none.
 bool cancel_innermost_scope(task_record& t) noexcept;
 /// True while a failed run destroys the frames of its remaining tasks.

@@ -72,6 +72,9 @@ struct harness_mode {
   sim::shard shard{};
   bool shard_given = false;   ///< --shard appeared (only valid with a sweep)
   sim::strategy strategy = sim::strategy::random;
+  int pct_depth = 3;              ///< --pct-depth D
+  std::uint64_t pct_steps = 0;    ///< --pct-steps K (0: estimated from the test)
+  int preemption_bound = 2;       ///< --preemption-bound P (strategy exhaustive)
   std::string json_out{};         ///< --json: where the sweep summary goes
   std::string regressions_dir{};  ///< --anyio-regressions DIR
   std::vector<std::string> regression_filters{};  ///< the test filter, with a DIR
