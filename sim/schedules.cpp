@@ -195,7 +195,8 @@ sweep_summary exhaustive_sweep(const body_fn& body, const sweep_options& opts) {
                                 f.result.steps, f.result.preemptions});
   if (opts.on_failure)
     for (const sweep_failure& f : summary.failures) opts.on_failure(f);
-  if (opts.on_progress) opts.on_progress(summary.seeds_run, summary.seeds_run, summary.failures.size());
+  if (opts.on_progress)
+    opts.on_progress(summary.seeds_run, summary.seeds_run, summary.failures.size());
   return summary;
 }
 

@@ -729,6 +729,33 @@ void print_harness_help(std::FILE* out) {
   print_table(out, std::begin(environment_help), std::end(environment_help));
 }
 
+namespace {
+
+// The sim strategy options (docs/testing-with-sim.md, "Strategy options");
+// true if `a` was one of them.
+template <class Value>
+bool parse_strategy_option(harness_mode& m, const std::string& a, Value& value) {
+  if (a == "--strategy") {
+    m.strategy = sim::strategy_from_string(value("--strategy"));
+  } else if (a == "--pct-depth") {
+    const std::uint64_t d = parse_u64("--pct-depth", value("--pct-depth"));
+    if (d < 1 || d > 1000) throw std::invalid_argument("--pct-depth: expected 1..1000");
+    m.pct_depth = static_cast<int>(d);
+  } else if (a == "--pct-steps") {
+    m.pct_steps = parse_u64("--pct-steps", value("--pct-steps"));
+    if (m.pct_steps == 0) throw std::invalid_argument("--pct-steps: expected at least 1");
+  } else if (a == "--preemption-bound") {
+    const std::uint64_t p = parse_u64("--preemption-bound", value("--preemption-bound"));
+    if (p > 1000) throw std::invalid_argument("--preemption-bound: expected 0..1000");
+    m.preemption_bound = static_cast<int>(p);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void parse_harness_args(int& argc, char** argv) {
   harness_mode& m = mode();
   int out = 1;
@@ -774,19 +801,7 @@ void parse_harness_args(int& argc, char** argv) {
       if (m.shard.count == 0 || m.shard.index >= m.shard.count)
         throw std::invalid_argument("--shard " + s + ": need 0 <= K < N");
       m.shard_given = true;
-    } else if (a == "--strategy") {
-      m.strategy = sim::strategy_from_string(value("--strategy"));
-    } else if (a == "--pct-depth") {
-      const std::uint64_t d = parse_u64("--pct-depth", value("--pct-depth"));
-      if (d < 1 || d > 1000) throw std::invalid_argument("--pct-depth: expected 1..1000");
-      m.pct_depth = static_cast<int>(d);
-    } else if (a == "--pct-steps") {
-      m.pct_steps = parse_u64("--pct-steps", value("--pct-steps"));
-      if (m.pct_steps == 0) throw std::invalid_argument("--pct-steps: expected at least 1");
-    } else if (a == "--preemption-bound") {
-      const std::uint64_t p = parse_u64("--preemption-bound", value("--preemption-bound"));
-      if (p > 1000) throw std::invalid_argument("--preemption-bound: expected 0..1000");
-      m.preemption_bound = static_cast<int>(p);
+    } else if (parse_strategy_option(m, a, value)) {
     } else if (a == "--json") {
       m.json_out = value("--json");
     } else if (a.rfind("--anyio-", 0) == 0 && !is_known_option(a)) {
