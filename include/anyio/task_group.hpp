@@ -233,7 +233,9 @@ class task_group : private detail::task_group_state {
   /// returns v, and the task keeps running in the group. An exception before
   /// started() propagates here (not into the group); returning without
   /// calling started() is a usage_error. While it starts, the task is
-  /// cancelled with the caller, not with the group.
+  /// cancelled with the caller, not with the group; if the caller's scope is
+  /// cancelled when the task calls started(), the task stays with the caller
+  /// (and is cancelled) and start() raises `cancelled` once it exits (trio).
   template <class T = detail::deduce_status, class Fn, class... Args>
     requires(!std::is_same_v<std::decay_t<Fn>, task_name>)
   auto start(Fn fn, Args... args) -> task<typename detail::started_type<T, Fn>::type> {
