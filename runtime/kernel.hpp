@@ -63,6 +63,12 @@ class kernel {
   // Groups (task_group.cpp).
   void child_exited(task_record& t);
 
+  // lowlevel::task_handle (wait.cpp): a slot table filled only for tasks that
+  // were asked for a handle, so spawning costs nothing extra.
+  std::uint32_t handle_slot(task_record& t);
+  task_record* find_handle(std::uint64_t run, std::uint64_t id, std::uint32_t slot) const noexcept;
+  void forget_handle(task_record& t) noexcept;
+
   void emit(event_kind kind, task_record* t, std::uint64_t other = 0,
             std::string_view detail = {}, bool flag = false) {
     if (instrument_count_ != 0) [[unlikely]]
@@ -71,6 +77,7 @@ class kernel {
   bool instrumented() const noexcept { return instrument_count_ != 0; }
 
   backend& backend_;
+  const std::uint64_t run_serial_;  // distinguishes handles of different runs
   ready_queue ready_;
   deadline_queue deadlines_;
   cancel_node root_scope_;
@@ -91,6 +98,8 @@ class kernel {
   std::uint64_t trap_at_ = 0;
   cancel_point_trap_setting trap_{};
   std::uint64_t shielded_failures_ = 0;  // shielded scopes left by an exception
+  std::vector<task_record*> handles_;       // slot - 1 -> task, null when free
+  std::vector<std::uint32_t> free_handles_;  // free slots, reused last-in first-out
 
   /// Count a cancel point of `t`; fire the trap if this is the one.
   void cancel_point(task_record& t) {
@@ -107,6 +116,7 @@ class kernel {
   void finalize(task_record& t);
   void expire_deadlines();
   void teardown() noexcept;
+  void unlink_scope_tree() noexcept;
   std::string describe_blocked() const;
   run_outcome make_outcome(const std::exception_ptr& error) const;
   void emit_step(task_record& t, bool contested);

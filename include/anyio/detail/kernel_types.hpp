@@ -105,6 +105,7 @@ struct task_record {
   task_record* group_next = nullptr;
   start_state_base* start = nullptr;  ///< set while a start() child has not started
   std::uint64_t checkpoints = 0;      ///< cancel points reached (explore_cancellation)
+  std::uint32_t handle_slot = 0;      ///< 1 + index in the kernel's handle table, or 0
 };
 
 /// A task group's bookkeeping, next to its cancel scope.
@@ -132,7 +133,7 @@ struct start_state_base {
   task_group_state* group = nullptr;
   cancel_node* group_scope = nullptr;
   std::exception_ptr error{};
-  bool started = false;
+  bool started = false;  ///< started() was called (maybe refused: caller cancelled)
   bool finished = false;
 };
 
