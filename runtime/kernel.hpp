@@ -48,12 +48,16 @@ class kernel {
 
   // Cancellation tree (cancel_scope.cpp).
   void cancel(cancel_node& s, const char* reason) noexcept;
-  void deliver(cancel_node& s) noexcept;
+  void recalculate(cancel_node& s) noexcept;
+  static bool compute_cancelled(const cancel_node& s) noexcept;
   static void link_task(cancel_node& s, task_record& t) noexcept;
   static void unlink_task(cancel_node& s, task_record& t) noexcept;
   static void link_child(cancel_node& parent, cancel_node& child) noexcept;
   static void unlink_child(cancel_node& parent, cancel_node& child) noexcept;
-  static bool node_cancelled(const cancel_node* s) noexcept;
+  /// The cached state of `s` (false for null): what every checkpoint asks.
+  static bool node_cancelled(const cancel_node* s) noexcept {
+    return s != nullptr && s->effectively_cancelled;
+  }
 
   // wait_all_tasks_blocked (testing.cpp).
   void add_idle(idle_node& n);

@@ -68,12 +68,10 @@ void reparent(kernel& k, task_record& child, cancel_node& to) {
     child.scope = &to;
   }
   child.spawn_scope = &to;
-  if (kernel::node_cancelled(&to)) {
-    if (child.outermost == nullptr)
-      k.attempt_delivery(child);
-    else if (!child.outermost->shield)
-      k.deliver(*child.outermost);
-  }
+  if (child.outermost != nullptr)
+    k.recalculate(*child.outermost);
+  else if (kernel::node_cancelled(&to))
+    k.attempt_delivery(child);
 }
 
 }  // namespace

@@ -244,3 +244,34 @@ ANYIO_TEST_CASE("start: a child that finishes after a cancelled started() still 
   REQUIRE_FALSE(start_returned);
   REQUIRE(caller.cancelled_caught());
 }
+
+ANYIO_TEST_CASE("start: a task moving into a cancelled group is cancelled there",
+                "[group][start][cancel]") {
+  // The caller is shielded, so started() hands the task over; the scope the
+  // task entered moves under the group's cancelled scope and becomes
+  // cancelled with it (the cached state follows the move).
+  bool start_returned = false;
+  bool child_cancelled = false;
+  co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+    anyio::cancel_scope shielded{{.shield = true}};
+    co_await shielded.run([&]() -> anyio::task<> {
+      co_await tg.start([&](anyio::task_status<>& status) -> anyio::task<> {
+        anyio::cancel_scope own;
+        co_await own.run([&]() -> anyio::task<> {
+          tg.cancel_scope().cancel();
+          co_await anyio::checkpoint();  // still with the shielded caller
+          status.started();
+          try {
+            co_await anyio::sleep(1h);
+          } catch (const anyio::cancelled&) {
+            child_cancelled = true;
+            throw;
+          }
+        });
+      });
+      start_returned = true;
+    });
+  });
+  REQUIRE(start_returned);
+  REQUIRE(child_cancelled);
+}

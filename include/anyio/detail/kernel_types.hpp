@@ -45,6 +45,9 @@ struct timer_node {
 /// merged with CancelScope). Children are scopes whose parent this is, in
 /// this task or in child tasks; `tasks` are tasks whose innermost scope this
 /// is. Cancellation walks this tree downward, stopping at shields.
+/// `effectively_cancelled` caches cancel_called || (!shield && the parent's
+/// state), kept current on every change (trio: CancelStatus), so a
+/// checkpoint reads one flag instead of walking to the root.
 struct cancel_node : timer_node {
   cancel_node* parent = nullptr;
   cancel_node* first_child = nullptr;
@@ -58,6 +61,7 @@ struct cancel_node : timer_node {
   bool cancel_called = false;
   bool shield = false;
   bool cancelled_caught = false;
+  bool effectively_cancelled = false;
 };
 
 /// A sleeping task's timer (sleep/sleep_until): fires by rescheduling `task`.
