@@ -9,6 +9,7 @@
 #pragma once
 #include <anyio/backend.hpp>
 #include <anyio/detail/assert.hpp>
+#include <anyio/detail/explore_hooks.hpp>
 #include <anyio/detail/kernel_types.hpp>
 #include <anyio/detail/root_task.hpp>
 #include <anyio/instrument.hpp>
@@ -16,6 +17,7 @@
 
 #include "runtime/deadline_queue.hpp"
 #include "runtime/ready_queue.hpp"
+#include "runtime/task_record.hpp"
 
 #include <algorithm>
 #include <exception>
@@ -107,7 +109,6 @@ class kernel {
 
   /// Count a cancel point of `t`; fire the trap if this is the one.
   void cancel_point(task_record& t) {
-    ++t.checkpoints;
     if (++cancel_points_ == trap_at_) [[unlikely]]
       fire_trap(t);
   }

@@ -16,7 +16,9 @@
 #include <cinttypes>
 #include <cstdlib>
 #include <cstdio>
+#include <new>
 #include <string>
+#include <type_traits>
 
 namespace anyio::detail {
 
@@ -86,8 +88,8 @@ std::exception_ptr run_kernel(backend& b, root_task main, const run_config& conf
 std::exception_ptr kernel::run(root_task main) {
   backend_.run_started();
   auto h = main.release();
-  spawn(h.promise().record, h, "main", &root_scope_, 0);
-  main_ = &h.promise().record;
+  spawn(h.promise().record(), h, "main", &root_scope_, 0);
+  main_ = &h.promise().record();
   try {
     loop();
   } catch (...) {
@@ -207,6 +209,20 @@ void kernel::step(task_record& t, bool contested) {
   ANYIO_ASSERT(t.state != task_state::running);
   if (t.state == task_state::done) finalize(t);
 }
+
+void task_record_construct(void* storage) noexcept {
+  static_assert(std::is_nothrow_default_constructible_v<task_record>);
+  ::new (storage) task_record();
+}
+
+void task_record_destroy(task_record& t) noexcept { t.~task_record(); }
+
+void task_raised(task_record& t, std::exception_ptr error) noexcept {
+  t.exit_error = std::move(error);
+  t.exit_cancelled = is_cancelled(t.exit_error);
+}
+
+std::uint64_t task_id(const task_record& t) noexcept { return t.id; }
 
 void task_finished(task_record& t) noexcept {
   ANYIO_ASSERT(t.state == task_state::running);

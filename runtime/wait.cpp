@@ -7,6 +7,7 @@
 // well as for checkpoints; the abort function runs at most once per wait.
 #include "runtime/kernel.hpp"
 
+#include <anyio/detail/explore_hooks.hpp>
 #include <anyio/errors.hpp>
 #include <anyio/lowlevel.hpp>
 
@@ -102,9 +103,9 @@ bool cancel_innermost_scope(task_record& t) noexcept {
   return true;
 }
 
-bool tearing_down() noexcept {
-  kernel* k = kernel::current();
-  return k != nullptr && k->tearing_down_;
+std::string describe_task(const task_record& t) {
+  const std::string id = std::to_string(t.id);
+  return "task " + id + " '" + (t.name.empty() ? "task-" + id : t.name) + "'";
 }
 
 std::uint32_t kernel::handle_slot(task_record& t) {

@@ -8,6 +8,7 @@
 // task left waiting (a deadlock), every shielded cleanup finished, no
 // exception but the expected cancellation escaped, the invariant holds.
 #include <anyio/cancel_scope.hpp>
+#include <anyio/detail/explore_hooks.hpp>
 #include <anyio/sim.hpp>
 
 #include "sim_backend.hpp"
@@ -27,8 +28,7 @@ struct trap_context {
 void spring(void* context, anyio::detail::task_record& t) {
   auto& ctx = *static_cast<trap_context*>(context);
   if (ctx.per_task && anyio::detail::cancel_innermost_scope(t)) {
-    ctx.target = "the innermost scope of task " + std::to_string(t.id) + " '" +
-                 (t.name.empty() ? "task-" + std::to_string(t.id) : t.name) + "'";
+    ctx.target = "the innermost scope of " + anyio::detail::describe_task(t);
     return;
   }
   ctx.target = "the outermost scope";

@@ -95,9 +95,9 @@ struct lock_state {
 
   /// Take the lock now if that is fair (nobody is queued).
   bool try_take(const task_record& t) {
-    if (owner == t.id) throw_reacquire();
+    if (owner == task_id(t)) throw_reacquire();
     if (owner != 0 || !lot.empty()) return false;
-    owner = t.id;
+    owner = task_id(t);
     return true;
   }
   static const char* wait_what() noexcept { return "anyio::lock::acquire"; }
@@ -489,7 +489,7 @@ inline sync_guard make_guard(release_fn fn, void* object, std::uintptr_t token) 
 }
 template <class State> sync_guard guard_awaiter<State>::await_resume() {
   acquire_awaiter<State>::await_resume();
-  return make_guard(&State::release_guarded, &this->s, this->node.task->id);
+  return make_guard(&State::release_guarded, &this->s, task_id(*this->node.task));
 }
 inline sync_guard limiter_guard_awaiter::await_resume() {
   limiter_acquire_awaiter::await_resume();

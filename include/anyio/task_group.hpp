@@ -224,7 +224,7 @@ class task_group : private detail::task_group_state {
     detail::check_spawnable<Fn, Args...>();
     auto root = detail::make_child_root(std::forward<Fn>(fn), std::forward<Args>(args)...);
     auto h = root.handle();
-    detail::group_spawn(*this, scope_.node(), h.promise().record, h, std::move(name.value),
+    detail::group_spawn(*this, scope_.node(), h.promise().record(), h, std::move(name.value),
                         nullptr);
     (void)root.release();
   }
@@ -250,7 +250,7 @@ class task_group : private detail::task_group_state {
     detail::start_state<V> state;
     auto root = detail::make_start_root<V>(state, std::move(fn), std::move(args)...);
     auto h = root.handle();
-    detail::start_begin(state, *this, scope_.node(), h.promise().record, h,
+    detail::start_begin(state, *this, scope_.node(), h.promise().record(), h,
                         std::move(name.value));
     (void)root.release();
     co_await detail::start_awaiter{state};
