@@ -2,8 +2,10 @@
 // The cancellation tree (trio's CancelStatus + CancelScope._close). A scope
 // is effectively cancelled if it, or an ancestor reached without crossing a
 // shield, has been cancelled; every checkpoint asks that question of the
-// task's innermost scope. cancel() walks the subtree below the scope,
-// stopping at shields, and aborts parked tasks. On exit a scope absorbs a
+// task's innermost scope, so each node caches the answer and every change
+// (cancel, shield, entry, a task moving in start()) recalculates the subtree
+// below it, stopping where nothing changes, and aborts the waits of tasks
+// that are newly inside a cancelled scope. On exit a scope absorbs a
 // `cancelled` only if the cancellation is its own — it was cancelled and the
 // cancellation of its parent is not also visible — so outer scopes still see
 // theirs (trio: test_cancel_scope_nesting).
@@ -13,12 +15,8 @@
 
 namespace anyio::detail {
 
-bool kernel::node_cancelled(const cancel_node* s) noexcept {
-  for (; s != nullptr; s = s->parent) {
-    if (s->cancel_called) return true;
-    if (s->shield) return false;
-  }
-  return false;
+bool kernel::compute_cancelled(const cancel_node& s) noexcept {
+  return s.cancel_called || (!s.shield && node_cancelled(s.parent));
 }
 
 void kernel::link_task(cancel_node& s, task_record& t) noexcept {
@@ -50,10 +48,14 @@ void kernel::unlink_child(cancel_node& parent, cancel_node& child) noexcept {
   child.prev_sibling = child.next_sibling = nullptr;
 }
 
-void kernel::deliver(cancel_node& s) noexcept {
-  for (task_record* t = s.tasks; t != nullptr; t = t->scope_next) attempt_delivery(*t);
-  for (cancel_node* c = s.first_child; c != nullptr; c = c->next_sibling)
-    if (!c->shield) deliver(*c);
+void kernel::recalculate(cancel_node& s) noexcept {
+  // trio: CancelStatus.recalculate — children change only if this node did.
+  const bool cancelled = compute_cancelled(s);
+  if (cancelled == s.effectively_cancelled) return;
+  s.effectively_cancelled = cancelled;
+  if (cancelled)
+    for (task_record* t = s.tasks; t != nullptr; t = t->scope_next) attempt_delivery(*t);
+  for (cancel_node* c = s.first_child; c != nullptr; c = c->next_sibling) recalculate(*c);
 }
 
 void kernel::cancel(cancel_node& s, const char* reason) noexcept {
@@ -63,7 +65,7 @@ void kernel::cancel(cancel_node& s, const char* reason) noexcept {
   if (!s.entered) return;  // takes effect at the first checkpoint inside
   if (s.heap_index != not_in_heap) deadlines_.remove(&s);
   emit(event_kind::cancel_requested, s.owner, s.id, reason);
-  if (node_cancelled(&s)) deliver(s);
+  recalculate(s);
 }
 
 void scope_cancel(cancel_node& s, const char* reason) noexcept {
@@ -99,6 +101,7 @@ void scope_enter(cancel_node& s, const char* api) {
     s.seq = k.next_timer_seq_++;
     k.deadlines_.push(&s);
   }
+  s.effectively_cancelled = kernel::compute_cancelled(s);  // a new leaf: nothing below
 }
 
 void scope_exit(cancel_node& s, std::exception_ptr& error) {
@@ -145,10 +148,10 @@ void scope_set_deadline(cancel_node& s, std::int64_t when) {
 
 void scope_set_shield(cancel_node& s, bool shield) {
   s.shield = shield;
-  if (!s.entered || s.exited || shield) return;
-  // Dropping a shield may expose an outer cancellation to tasks parked inside.
-  kernel& k = *kernel::current();
-  if (kernel::node_cancelled(&s)) k.deliver(s);
+  if (!s.entered || s.exited) return;
+  // Dropping a shield may expose an outer cancellation to tasks parked
+  // inside; raising one hides it from the whole subtree.
+  kernel::current()->recalculate(s);
 }
 
 void scope_destroyed(cancel_node& s) noexcept {

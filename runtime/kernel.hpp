@@ -9,6 +9,7 @@
 #pragma once
 #include <anyio/backend.hpp>
 #include <anyio/detail/assert.hpp>
+#include <anyio/detail/explore_hooks.hpp>
 #include <anyio/detail/kernel_types.hpp>
 #include <anyio/detail/root_task.hpp>
 #include <anyio/instrument.hpp>
@@ -16,6 +17,7 @@
 
 #include "runtime/deadline_queue.hpp"
 #include "runtime/ready_queue.hpp"
+#include "runtime/task_record.hpp"
 
 #include <algorithm>
 #include <exception>
@@ -48,12 +50,16 @@ class kernel {
 
   // Cancellation tree (cancel_scope.cpp).
   void cancel(cancel_node& s, const char* reason) noexcept;
-  void deliver(cancel_node& s) noexcept;
+  void recalculate(cancel_node& s) noexcept;
+  static bool compute_cancelled(const cancel_node& s) noexcept;
   static void link_task(cancel_node& s, task_record& t) noexcept;
   static void unlink_task(cancel_node& s, task_record& t) noexcept;
   static void link_child(cancel_node& parent, cancel_node& child) noexcept;
   static void unlink_child(cancel_node& parent, cancel_node& child) noexcept;
-  static bool node_cancelled(const cancel_node* s) noexcept;
+  /// The cached state of `s` (false for null): what every checkpoint asks.
+  static bool node_cancelled(const cancel_node* s) noexcept {
+    return s != nullptr && s->effectively_cancelled;
+  }
 
   // wait_all_tasks_blocked (testing.cpp).
   void add_idle(idle_node& n);
@@ -63,6 +69,12 @@ class kernel {
   // Groups (task_group.cpp).
   void child_exited(task_record& t);
 
+  // lowlevel::task_handle (wait.cpp): a slot table filled only for tasks that
+  // were asked for a handle, so spawning costs nothing extra.
+  std::uint32_t handle_slot(task_record& t);
+  task_record* find_handle(std::uint64_t run, std::uint64_t id, std::uint32_t slot) const noexcept;
+  void forget_handle(task_record& t) noexcept;
+
   void emit(event_kind kind, task_record* t, std::uint64_t other = 0,
             std::string_view detail = {}, bool flag = false) {
     if (instrument_count_ != 0) [[unlikely]]
@@ -71,6 +83,7 @@ class kernel {
   bool instrumented() const noexcept { return instrument_count_ != 0; }
 
   backend& backend_;
+  const std::uint64_t run_serial_;  // distinguishes handles of different runs
   ready_queue ready_;
   deadline_queue deadlines_;
   cancel_node root_scope_;
@@ -86,6 +99,8 @@ class kernel {
   std::uint64_t live_tasks_ = 0;
   std::vector<idle_node*> idle_;     // wait_all_tasks_blocked, by (cushion, seq)
   std::uint64_t shielded_failures_ = 0;  // shielded scopes left by an exception
+  std::vector<task_record*> handles_;       // slot - 1 -> task, null when free
+  std::vector<std::uint32_t> free_handles_;  // free slots, reused last-in first-out
   bool tearing_down_ = false;
 
  private:
@@ -94,6 +109,7 @@ class kernel {
   void finalize(task_record& t);
   void expire_deadlines();
   void teardown() noexcept;
+  void unlink_scope_tree() noexcept;
   std::string describe_blocked() const;
   run_outcome make_outcome(const std::exception_ptr& error) const;
   void emit_step(task_record& t, bool contested);

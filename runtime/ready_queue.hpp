@@ -15,6 +15,8 @@
 #include <anyio/detail/assert.hpp>
 #include <anyio/detail/kernel_types.hpp>
 
+#include "runtime/task_record.hpp"
+
 #include <cstddef>
 #include <vector>
 

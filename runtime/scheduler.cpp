@@ -12,16 +12,20 @@
 #include <anyio/errors.hpp>
 #include <anyio/time.hpp>
 
+#include <atomic>
 #include <cinttypes>
 #include <cstdlib>
 #include <cstdio>
+#include <new>
 #include <string>
+#include <type_traits>
 
 namespace anyio::detail {
 
 namespace {
 thread_local kernel* tls_kernel = nullptr;
-}
+std::atomic<std::uint64_t> run_serials{1};  // runs may start on several threads
+}  // namespace
 
 kernel* kernel::current() noexcept { return tls_kernel; }
 
@@ -50,7 +54,8 @@ std::exception_ptr cancelled_exception() {
   return k->cancelled_;
 }
 
-kernel::kernel(backend& b, const run_config& config) : backend_(b) {
+kernel::kernel(backend& b, const run_config& config)
+    : backend_(b), run_serial_(run_serials.fetch_add(1, std::memory_order_relaxed)) {
   if (tls_kernel != nullptr)
     throw_usage_error(
         "anyio::run() was called inside a running anyio::run() on the same thread: await the "
@@ -83,8 +88,8 @@ std::exception_ptr run_kernel(backend& b, root_task main, const run_config& conf
 std::exception_ptr kernel::run(root_task main) {
   backend_.run_started();
   auto h = main.release();
-  spawn(h.promise().record, h, "main", &root_scope_, 0);
-  main_ = &h.promise().record;
+  spawn(h.promise().record(), h, "main", &root_scope_, 0);
+  main_ = &h.promise().record();
   try {
     loop();
   } catch (...) {
@@ -204,6 +209,20 @@ void kernel::step(task_record& t, bool contested) {
   if (t.state == task_state::done) finalize(t);
 }
 
+void task_record_construct(void* storage) noexcept {
+  static_assert(std::is_nothrow_default_constructible_v<task_record>);
+  ::new (storage) task_record();
+}
+
+void task_record_destroy(task_record& t) noexcept { t.~task_record(); }
+
+void task_raised(task_record& t, std::exception_ptr error) noexcept {
+  t.exit_error = std::move(error);
+  t.exit_cancelled = is_cancelled(t.exit_error);
+}
+
+std::uint64_t task_id(const task_record& t) noexcept { return t.id; }
+
 void task_finished(task_record& t) noexcept {
   ANYIO_ASSERT(t.state == task_state::running);
   t.state = task_state::done;
@@ -218,6 +237,8 @@ void kernel::finalize(task_record& t) {
   (t.all_prev ? t.all_prev->all_next : all_head_) = t.all_next;
   (t.all_next ? t.all_next->all_prev : all_tail_) = t.all_prev;
   --live_tasks_;
+  if (t.handle_slot != 0) [[unlikely]]
+    forget_handle(t);
   if (instrumented()) {
     std::string outcome = t.exit_error ? describe_exception(t.exit_error) : std::string("ok");
     emit(event_kind::task_exit, &t, 0, outcome, static_cast<bool>(t.exit_error));
@@ -262,18 +283,53 @@ void kernel::teardown() noexcept {
   tearing_down_ = true;
   deadlines_.clear();
   ready_.clear();
+  idle_.clear();
   current_ = nullptr;
   current_task_ptr = nullptr;
+  // Unlink before destroying: the destructors run below may cancel a scope or
+  // wake a task, and nothing they reach may lead into a frame already gone.
+  // With the tree and the group lists cut, cancel() only records the request.
+  unlink_scope_tree();
+  for (task_record* t = all_head_; t != nullptr; t = t->all_next) {
+    t->scope_prev = t->scope_next = nullptr;
+    t->group = nullptr;
+    t->group_prev = t->group_next = nullptr;
+    t->start = nullptr;
+    t->abort = {};
+    forget_handle(*t);
+  }
   // Children have larger ids than their parents: destroying from the tail
   // unwinds every task before the task whose group is waiting on it.
   while (all_tail_ != nullptr) {
     task_record* t = all_tail_;
     all_tail_ = t->all_prev;
+    if (all_tail_ != nullptr) all_tail_->all_next = nullptr;
     t->root.destroy();
   }
   all_head_ = nullptr;
   live_tasks_ = 0;
   main_ = nullptr;
+}
+
+void kernel::unlink_scope_tree() noexcept {
+  // Post-order without a stack: pop a node's first child and descend into it;
+  // a node without children is cut loose and we climb back to its parent.
+  cancel_node* n = &root_scope_;
+  while (n != nullptr) {
+    if (cancel_node* c = n->first_child) {
+      n->first_child = c->next_sibling;
+      n = c;
+      continue;
+    }
+    cancel_node* up = n == &root_scope_ ? nullptr : n->parent;
+    n->tasks = nullptr;
+    n->prev_sibling = n->next_sibling = nullptr;
+    if (n != &root_scope_) {
+      n->parent = nullptr;
+      n->exited = true;  // a later cancel() of it only records the request
+    }
+    n = up;
+  }
 }
 
 void kernel::emit_step(task_record& t, bool contested) {

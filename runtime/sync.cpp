@@ -7,6 +7,8 @@
 #include <anyio/errors.hpp>
 #include <anyio/sync.hpp>
 
+#include "runtime/task_record.hpp"
+
 #include <algorithm>
 #include <string>
 

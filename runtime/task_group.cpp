@@ -6,7 +6,8 @@
 // re-raises it for that scope to absorb, as trio's nursery does by passing
 // the children's Cancelled on). The parent waits unabortably for the last
 // child. A start() child runs under the caller's innermost scope until it
-// calls started(), then moves under the group's scope.
+// calls started(), then moves under the group's scope — unless the caller's
+// scope is cancelled by then, in which case it stays and start() is cancelled.
 #include "runtime/kernel.hpp"
 
 #include <anyio/errors.hpp>
@@ -67,12 +68,10 @@ void reparent(kernel& k, task_record& child, cancel_node& to) {
     child.scope = &to;
   }
   child.spawn_scope = &to;
-  if (kernel::node_cancelled(&to)) {
-    if (child.outermost == nullptr)
-      k.attempt_delivery(child);
-    else if (!child.outermost->shield)
-      k.deliver(*child.outermost);
-  }
+  if (child.outermost != nullptr)
+    k.recalculate(*child.outermost);
+  else if (kernel::node_cancelled(&to))
+    k.attempt_delivery(child);
 }
 
 }  // namespace
@@ -148,6 +147,10 @@ void kernel::child_exited(task_record& t) {
     s.finished = true;
     if (t.exit_error) {
       s.error = t.exit_error;
+    } else if (s.started) {
+      // started() came after the caller was cancelled (task_started): the
+      // caller's start() is cancelled however the child ended (trio).
+      s.error = cancelled_;
     } else {
       try {
         throw_usage_error(
@@ -192,9 +195,16 @@ void task_started(start_state_base& s) {
   kernel& k = kernel::require("task_status::started()");
   task_record& child = *s.child;
   ANYIO_ASSERT(child.start == &s);
+  ANYIO_ASSERT(!s.started);
+  s.started = true;
+  // trio (TaskStatus.started): if the caller's scope is already cancelled,
+  // quietly keep the task with the caller. It is cancelled at its next
+  // checkpoint, and start() raises `cancelled` once it exits, for the
+  // caller's scope to absorb; moving it into the group would leave it
+  // running after its caller gave up (anyio 4 cancels it too).
+  if (kernel::node_cancelled(child.spawn_scope)) return;
   reparent(k, child, *s.group_scope);
   child.start = nullptr;
-  s.started = true;
   reschedule(*s.waiter);
 }
 

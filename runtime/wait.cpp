@@ -7,6 +7,7 @@
 // well as for checkpoints; the abort function runs at most once per wait.
 #include "runtime/kernel.hpp"
 
+#include <anyio/detail/explore_hooks.hpp>
 #include <anyio/errors.hpp>
 #include <anyio/lowlevel.hpp>
 
@@ -46,6 +47,10 @@ void yield_now(task_record& t, std::coroutine_handle<> h) noexcept {
 
 void reschedule(task_record& t, std::exception_ptr error) {
   kernel& k = *kernel::current();
+  // A destructor run by teardown may wake a task whose frame is already
+  // gone: `t` must not be touched then, and no task will run again anyway.
+  if (k.tearing_down_) [[unlikely]]
+    return;
   ANYIO_ASSERT(t.state == task_state::parked);
   t.abort = {};
   t.wait_what = nullptr;
@@ -85,9 +90,36 @@ bool cancel_innermost_scope(task_record& t) noexcept {
   return true;
 }
 
-bool tearing_down() noexcept {
-  kernel* k = kernel::current();
-  return k != nullptr && k->tearing_down_;
+std::uint32_t kernel::handle_slot(task_record& t) {
+  if (t.handle_slot == 0) {
+    if (free_handles_.empty()) {
+      handles_.push_back(&t);
+      free_handles_.reserve(handles_.size());  // so forget_handle never allocates
+      t.handle_slot = static_cast<std::uint32_t>(handles_.size());
+    } else {
+      t.handle_slot = free_handles_.back();
+      free_handles_.pop_back();
+      handles_[t.handle_slot - 1] = &t;
+    }
+  }
+  ANYIO_ASSERT(handles_[t.handle_slot - 1] == &t);
+  return t.handle_slot;
+}
+
+task_record* kernel::find_handle(std::uint64_t run, std::uint64_t id,
+                                 std::uint32_t slot) const noexcept {
+  if (run != run_serial_ || slot == 0 || slot > handles_.size()) return nullptr;
+  task_record* t = handles_[slot - 1];
+  // A reused slot holds another task: ids are never reused within a run.
+  return t != nullptr && t->id == id ? t : nullptr;
+}
+
+void kernel::forget_handle(task_record& t) noexcept {
+  if (t.handle_slot == 0) return;
+  ANYIO_ASSERT(handles_[t.handle_slot - 1] == &t);
+  handles_[t.handle_slot - 1] = nullptr;
+  free_handles_.push_back(t.handle_slot);  // reserved by handle_slot
+  t.handle_slot = 0;
 }
 
 abort_result sleep_node::operator()() noexcept {
@@ -128,15 +160,26 @@ task_info current_task() {
 namespace lowlevel {
 
 task_handle current_task_handle() {
-  return task_handle(&detail::current_task_record("anyio::lowlevel::current_task_handle()"));
+  auto& k = detail::kernel::require("anyio::lowlevel::current_task_handle()");
+  detail::task_record& t = *k.current_;
+  return task_handle(k.run_serial_, t.id, k.handle_slot(t));
 }
 
 void reschedule(task_handle task, std::exception_ptr error) {
-  detail::kernel::require("anyio::lowlevel::reschedule()");
-  if (!task.rec_ || task.rec_->state != detail::task_state::parked)
+  auto& k = detail::kernel::require("anyio::lowlevel::reschedule()");
+  if (!task)
+    detail::throw_usage_error(
+        "anyio::lowlevel::reschedule(): the task_handle is empty; get one with "
+        "current_task_handle() in the task that will wait");
+  detail::task_record* t = k.find_handle(task.run_, task.id_, task.slot_);
+  if (t == nullptr)
+    detail::throw_usage_error("anyio::lowlevel::reschedule(): task " + std::to_string(task.id_) +
+                              " has exited (or the handle comes from another run); a handle "
+                              "is valid only while its task lives");
+  if (t->state != detail::task_state::parked)
     detail::throw_usage_error(
         "anyio::lowlevel::reschedule(): the task is not parked in wait_task_rescheduled");
-  detail::reschedule(*task.rec_, std::move(error));
+  detail::reschedule(*t, std::move(error));
 }
 
 }  // namespace lowlevel

@@ -12,6 +12,7 @@
 #include <anyio/cancel_scope.hpp>
 #include <anyio/detail/assert.hpp>
 #include <anyio/instrument.hpp>
+#include <anyio/detail/explore_hooks.hpp>
 #include <anyio/sim.hpp>
 
 #include "sim_backend.hpp"
@@ -30,7 +31,7 @@ class cancel_point_trap final : public instrument {
   void on_event(const kernel_event& e) override {
     if (e.kind != event_kind::cancel_point || ++count_ != at_ || outer_ == nullptr) return;
     auto& t = anyio::detail::current_task_record("explore_cancellation");
-    ANYIO_ASSERT(t.id == e.task);
+    ANYIO_ASSERT(anyio::detail::task_id(t) == e.task);
     if (per_task_ && anyio::detail::cancel_innermost_scope(t)) {
       target_ = "the innermost scope of task " + std::to_string(e.task) + " '" +
                 std::string(e.task_name) + "'";

@@ -137,7 +137,7 @@ struct scope_origin {
 /// A debug build's verdict on a helper-made scope destroyed unentered. Not a
 /// mistake while an exception unwinds past it or a failed run tears down.
 inline void check_unentered_scope(const scope_origin& o) noexcept {
-  if (std::uncaught_exceptions() > 0 || tearing_down()) return;
+  if (std::uncaught_exceptions() > 0 || kernel_tearing_down()) return;
   std::fprintf(stderr,
                "anyio: the cancel scope made by %s at %s:%u was destroyed without being "
                "entered, so it cancelled nothing. A scope acts only around what it runs: "
@@ -254,23 +254,36 @@ class cancel_scope : private detail::cancel_node {
   detail::scope_origin made_by_;
 };
 
-/// A scope whose own cancellation becomes timeout_error (fail_after/fail_at).
+/// A scope whose expiry becomes timeout_error (fail_after/fail_at). As in
+/// anyio 4, timeout_error is raised only when the scope absorbed its own
+/// cancellation *and* its deadline has passed; a fail scope cancelled by
+/// cancel() before its deadline behaves like move_on_after.
 class fail_scope : public cancel_scope {
  public:
   explicit fail_scope(options opts, std::int64_t after_ns = -1) noexcept
       : cancel_scope(opts), after_ns_(after_ns) {}
 
-  /// Like cancel_scope::run but returns R itself: if the scope absorbed its
-  /// own cancellation it throws timeout_error instead.
+  /// Like cancel_scope::run, but returns R itself.
+  /// Throws: timeout_error if the scope absorbed its cancellation and the
+  /// deadline has passed. A task<void> body cancelled by cancel() before the
+  /// deadline returns silently (check cancelled_caught()). A body returning
+  /// a value has none to give then, so that case throws usage_error naming
+  /// the scope: cancel a move_on_after scope instead and test its
+  /// std::optional. A body that returns before a cancel() reaches a
+  /// checkpoint still returns its value.
   template <class F> auto run(F body) -> task<detail::body_result_t<F>> {
     using R = detail::body_result_t<F>;
     if constexpr (std::is_void_v<R>) {
       co_await cancel_scope::run(std::move(body));
-      if (cancelled_caught()) throw timeout_error(message());
+      if (timed_out()) throw timeout_error(message());
     } else {
       auto result = co_await cancel_scope::run(std::move(body));
-      if (cancelled_caught() || !result) throw timeout_error(message());
-      co_return std::move(*result);
+      if (result) co_return std::move(*result);
+      if (timed_out()) throw timeout_error(message());
+      detail::throw_usage_error(message() +
+                                ": the scope was cancelled by cancel() before its deadline, "
+                                "so the body has no value to return; use move_on_after/move_on_at "
+                                "and its std::optional result to cancel a body by hand");
     }
   }
 
@@ -293,6 +306,10 @@ class fail_scope : public cancel_scope {
   }
 
  private:
+  // anyio 4: `cancelled_caught and current_time() >= deadline`.
+  bool timed_out() const {
+    return cancelled_caught() && current_time() >= deadline();
+  }
   // std::system_error::what() appends ": operation timed out" (the errc's
   // message) itself, so the argument only names the timeout.
   std::string message() const {
@@ -322,13 +339,13 @@ inline cancel_scope move_on_after(clock::duration d, bool shield = false,
           clock::duration(detail::saturating_add(now.time_since_epoch().count(), d.count()))),
       shield, {"move_on_after", where}});
 }
-/// Like move_on_at, but the body's cancellation by the deadline raises timeout_error.
+/// Like move_on_at, but expiry raises timeout_error (see fail_scope::run).
 [[nodiscard("a cancel scope acts only around what it runs: co_await fail_at(t).run(...)")]]
 inline fail_scope fail_at(clock::time_point deadline, bool shield = false,
                           detail::call_site where = {__builtin_FILE(), __builtin_LINE()}) {
   return fail_scope(cancel_scope::options{deadline, shield, {"fail_at", where}});
 }
-/// Like move_on_after, but the body's cancellation by the deadline raises timeout_error.
+/// Like move_on_after, but expiry raises timeout_error (see fail_scope::run).
 [[nodiscard("a cancel scope acts only around what it runs: co_await fail_after(d).run(...)")]]
 inline fail_scope fail_after(clock::duration d, bool shield = false,
                              detail::call_site where = {__builtin_FILE(), __builtin_LINE()}) {

@@ -99,25 +99,36 @@ task_info current_task();
 
 namespace lowlevel {
 
-/// A reference to a kernel task, for waking it with reschedule().
+/// A reference to a kernel task, for waking it with reschedule(). It names
+/// the task by run, slot and id rather than by address, so a handle that
+/// outlives its task (or its run) is detected instead of dangling.
 class task_handle {
  public:
   task_handle() noexcept = default;
-  std::uint64_t id() const noexcept { return rec_ ? rec_->id : 0; }
-  explicit operator bool() const noexcept { return rec_ != nullptr; }
-  friend bool operator==(task_handle a, task_handle b) noexcept { return a.rec_ == b.rec_; }
+  /// The task's id (as current_task().id); 0 for an empty handle.
+  std::uint64_t id() const noexcept { return id_; }
+  explicit operator bool() const noexcept { return id_ != 0; }
+  friend bool operator==(task_handle a, task_handle b) noexcept {
+    return a.run_ == b.run_ && a.id_ == b.id_;
+  }
 
  private:
-  explicit task_handle(detail::task_record* r) noexcept : rec_(r) {}
-  detail::task_record* rec_ = nullptr;
+  task_handle(std::uint64_t run, std::uint64_t id, std::uint32_t slot) noexcept
+      : run_(run), id_(id), slot_(slot) {}
+  std::uint64_t run_ = 0;
+  std::uint64_t id_ = 0;
+  std::uint32_t slot_ = 0;
   friend task_handle current_task_handle();
   friend void reschedule(task_handle, std::exception_ptr);
 };
 
+/// A handle to the running task. Throws usage_error outside anyio::run().
 task_handle current_task_handle();
 
 /// Make a task parked in wait_task_rescheduled runnable again; it resumes by
 /// returning normally, or by throwing `error` if one is given.
+/// Throws usage_error if the task is not parked, has exited, or belongs to
+/// another run (the handle is checked, never dereferenced blindly).
 void reschedule(task_handle task, std::exception_ptr error = nullptr);
 
 /// Park the current task until someone calls reschedule() on it (trio's

@@ -61,7 +61,7 @@ template <class State, bool Guard> struct acquire_op {
     park_in(s.lot, node, t, h, s.wait_what());
   }
   auto result(task_record& t, bool) noexcept {
-    if constexpr (Guard) return make_guard(&State::release_guarded, &s, t.id);
+    if constexpr (Guard) return make_guard(&State::release_guarded, &s, task_id(t));
   }
 };
 template <class State> using acquire_awaiter = blocking_awaiter<acquire_op<State, false>>;
@@ -73,9 +73,9 @@ struct lock_state {
 
   /// Take the lock now if that is fair (nobody is queued).
   bool try_take(const task_record& t) {
-    if (owner == t.id) throw_reacquire();
+    if (owner == task_id(t)) throw_reacquire();
     if (owner != 0 || !lot.empty()) return false;
-    owner = t.id;
+    owner = task_id(t);
     return true;
   }
   static const char* wait_what() noexcept { return "anyio::lock::acquire"; }

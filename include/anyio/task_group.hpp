@@ -224,7 +224,7 @@ class task_group : private detail::task_group_state {
     detail::check_spawnable<Fn, Args...>();
     auto root = detail::make_child_root(std::forward<Fn>(fn), std::forward<Args>(args)...);
     auto h = root.handle();
-    detail::group_spawn(*this, scope_.node(), h.promise().record, h, std::move(name.value),
+    detail::group_spawn(*this, scope_.node(), h.promise().record(), h, std::move(name.value),
                         nullptr);
     (void)root.release();
   }
@@ -233,7 +233,9 @@ class task_group : private detail::task_group_state {
   /// returns v, and the task keeps running in the group. An exception before
   /// started() propagates here (not into the group); returning without
   /// calling started() is a usage_error. While it starts, the task is
-  /// cancelled with the caller, not with the group.
+  /// cancelled with the caller, not with the group; if the caller's scope is
+  /// cancelled when the task calls started(), the task stays with the caller
+  /// (and is cancelled) and start() raises `cancelled` once it exits (trio).
   template <class T = detail::deduce_status, class Fn, class... Args>
     requires(!std::is_same_v<std::decay_t<Fn>, task_name>)
   auto start(Fn fn, Args... args) -> task<typename detail::started_type<T, Fn>::type> {
@@ -248,7 +250,7 @@ class task_group : private detail::task_group_state {
     detail::start_state<V> state;
     auto root = detail::make_start_root<V>(state, std::move(fn), std::move(args)...);
     auto h = root.handle();
-    detail::start_begin(state, *this, scope_.node(), h.promise().record, h,
+    detail::start_begin(state, *this, scope_.node(), h.promise().record(), h,
                         std::move(name.value));
     (void)root.release();
     co_await detail::start_awaiter{state};

@@ -257,6 +257,74 @@ ANYIO_TEST_CASE("cancel scope: dropping a shield exposes the outer cancellation 
   REQUIRE(outer.cancelled_caught());
 }
 
+// Each scope caches whether it is effectively cancelled (issue 9.9); these
+// pin that the cache follows shields raised and dropped below a cancelled
+// scope, for nested scopes and for a task parked two levels down.
+ANYIO_TEST_CASE("cancel scope: a shield raised and dropped again under a cancelled scope",
+                "[cancel][shield]") {
+  anyio::cancel_scope outer;
+  anyio::cancel_scope middle;
+  anyio::cancel_scope inner;
+  int passed_checkpoints = 0;
+  bool inner_cancelled = false;
+  co_await outer.run([&]() -> anyio::task<> {
+    co_await middle.run([&]() -> anyio::task<> {
+      co_await inner.run([&]() -> anyio::task<> {
+        outer.cancel();
+        middle.set_shield(true);  // hides outer's cancellation from inner too
+        co_await anyio::checkpoint();
+        ++passed_checkpoints;
+        co_await anyio::checkpoint_if_cancelled();
+        ++passed_checkpoints;
+        middle.set_shield(false);  // exposes it again, two levels down
+        try {
+          co_await anyio::checkpoint_if_cancelled();
+        } catch (const anyio::cancelled&) {
+          inner_cancelled = true;
+          throw;
+        }
+      });
+    });
+  });
+  REQUIRE(passed_checkpoints == 2);
+  REQUIRE(inner_cancelled);
+  REQUIRE_FALSE(inner.cancelled_caught());
+  REQUIRE_FALSE(middle.cancelled_caught());
+  REQUIRE(outer.cancelled_caught());
+}
+
+ANYIO_TEST_CASE("cancel scope: a task parked below a shield wakes when an outer shield drops",
+                "[cancel][shield]") {
+  anyio::cancel_scope outer;
+  anyio::cancel_scope shield{{.shield = true}};
+  bool child_cancelled = false;
+  co_await outer.run([&]() -> anyio::task<> {
+    co_await shield.run([&]() -> anyio::task<> {
+      co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+        tg.start_soon([&]() -> anyio::task<> {
+          anyio::cancel_scope own;
+          co_await own.run([&]() -> anyio::task<> {
+            try {
+              co_await anyio::sleep(1h);
+            } catch (const anyio::cancelled&) {
+              child_cancelled = true;
+              throw;
+            }
+          });
+        });
+        co_await anyio::testing::wait_all_tasks_blocked();
+        outer.cancel();
+        co_await anyio::cancel_shielded_checkpoint();
+        REQUIRE_FALSE(child_cancelled);
+        shield.set_shield(false);
+        co_await anyio::cancel_shielded_checkpoint();
+      });
+    });
+  });
+  REQUIRE(child_cancelled);
+  REQUIRE(outer.cancelled_caught());
+}
+
 ANYIO_TEST_CASE("cancel scope: cancelling inside a shield works normally", "[cancel][shield]") {
   anyio::cancel_scope outer;
   anyio::cancel_scope shield{{.shield = true}};

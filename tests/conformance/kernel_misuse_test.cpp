@@ -159,3 +159,65 @@ ANYIO_TEST_CASE("misuse: a usage_error in a child is reported like any failure",
   REQUIRE(what.find("in task 'reuser': anyio::usage_error") != std::string::npos);
   REQUIRE(what.find("entered only once") != std::string::npos);
 }
+
+// Issue 9.4: a task_handle outlives its task; using it must be a clear
+// usage_error, not a read of freed memory — nor a wake-up of another task
+// that happens to reuse the frame.
+ANYIO_TEST_CASE("misuse: rescheduling a task that has exited is a usage_error", "[misuse]") {
+  anyio::lowlevel::task_handle gone;
+  co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+    tg.start_soon([&]() -> anyio::task<> {
+      gone = anyio::lowlevel::current_task_handle();
+      co_return;
+    });
+    co_return;
+  });
+  REQUIRE(gone);
+  // A new task, likely in the recycled frame of the old one, parks: the old
+  // handle must not wake it.
+  bool woken = false;
+  std::string message;
+  co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+    anyio::lowlevel::task_handle parked;
+    tg.start_soon([&]() -> anyio::task<> {
+      parked = anyio::lowlevel::current_task_handle();
+      auto abort = []() noexcept { return anyio::abort_result::succeeded; };
+      co_await anyio::lowlevel::wait_task_rescheduled(abort, "test: parked");
+      woken = true;
+    });
+    co_await anyio::testing::wait_all_tasks_blocked();
+    try {
+      anyio::lowlevel::reschedule(gone);
+    } catch (const anyio::usage_error& e) {
+      message = e.what();
+    }
+    co_await anyio::checkpoint();
+    REQUIRE_FALSE(woken);
+    REQUIRE(parked != gone);
+    anyio::lowlevel::reschedule(parked);
+  });
+  REQUIRE(woken);
+  REQUIRE(message.find("has exited") != std::string::npos);
+}
+
+TEST_CASE("misuse: a task_handle from an earlier run is a usage_error", "[misuse]") {
+  for (bool sim : {false, true}) {
+    INFO((sim ? "sim" : "realio"));
+    auto get = []() -> anyio::task<anyio::lowlevel::task_handle> {
+      co_return anyio::lowlevel::current_task_handle();
+    };
+    auto old = sim ? anyio::sim::run(get, {.seed = 1}) : anyio::run(get);
+    REQUIRE(old.id() == 1);
+    auto use = [old]() -> anyio::task<std::string> {
+      std::string message;
+      try {
+        anyio::lowlevel::reschedule(old);  // task 1 of this run is alive: same id, other run
+      } catch (const anyio::usage_error& e) {
+        message = e.what();
+      }
+      co_return message;
+    };
+    std::string message = sim ? anyio::sim::run(use, {.seed = 1}) : anyio::run(use);
+    REQUIRE(message.find("has exited") != std::string::npos);
+  }
+}

@@ -186,3 +186,92 @@ ANYIO_TEST_CASE("start: passes arguments and a task name", "[group][start]") {
   });
   REQUIRE(name == "greeter");
 }
+
+// Issue 9.2 (trio's TaskStatus.started, anyio 4's start()): started() called
+// after the caller's scope was cancelled does not hand the task over. The
+// child stays with the caller, so it is cancelled; start() raises
+// `cancelled` once it has exited, and the caller's timeout absorbs that.
+ANYIO_TEST_CASE("start: started() after the caller timed out does not hand the task over",
+                "[group][start][cancel]") {
+  bool start_returned = false;
+  bool server_cancelled = false;
+  bool server_ran_on = false;
+  const auto began = anyio::current_time();
+  auto timeout = anyio::move_on_after(std::chrono::milliseconds(2));
+  co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+    co_await timeout.run([&]() -> anyio::task<> {
+      co_await tg.start([&](anyio::task_status<int>& status) -> anyio::task<> {
+        anyio::cancel_scope setup{{.shield = true}};
+        co_await setup.run([]() -> anyio::task<> { co_await anyio::sleep(20ms); });
+        status.started(8080);  // the caller's scope is cancelled by now
+        try {
+          co_await anyio::sleep(10s);
+          server_ran_on = true;
+        } catch (const anyio::cancelled&) {
+          server_cancelled = true;
+          throw;
+        }
+      });
+      start_returned = true;
+    });
+  });
+  REQUIRE_FALSE(start_returned);
+  REQUIRE(timeout.cancelled_caught());
+  REQUIRE(server_cancelled);
+  REQUIRE_FALSE(server_ran_on);
+  REQUIRE(anyio::current_time() - began < 5s);  // the group did not wait for the server
+}
+
+ANYIO_TEST_CASE("start: a child that finishes after a cancelled started() still cancels start()",
+                "[group][start][cancel]") {
+  // trio raises Cancelled from start() even when the child, after its
+  // started() was refused, returns without reaching another checkpoint.
+  bool start_returned = false;
+  bool child_returned = false;
+  anyio::cancel_scope caller;
+  co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+    co_await caller.run([&]() -> anyio::task<> {
+      co_await tg.start([&](anyio::task_status<>& status) -> anyio::task<> {
+        caller.cancel();
+        status.started();
+        child_returned = true;
+        co_return;
+      });
+      start_returned = true;
+    });
+  });
+  REQUIRE(child_returned);
+  REQUIRE_FALSE(start_returned);
+  REQUIRE(caller.cancelled_caught());
+}
+
+ANYIO_TEST_CASE("start: a task moving into a cancelled group is cancelled there",
+                "[group][start][cancel]") {
+  // The caller is shielded, so started() hands the task over; the scope the
+  // task entered moves under the group's cancelled scope and becomes
+  // cancelled with it (the cached state follows the move).
+  bool start_returned = false;
+  bool child_cancelled = false;
+  co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+    anyio::cancel_scope shielded{{.shield = true}};
+    co_await shielded.run([&]() -> anyio::task<> {
+      co_await tg.start([&](anyio::task_status<>& status) -> anyio::task<> {
+        anyio::cancel_scope own;
+        co_await own.run([&]() -> anyio::task<> {
+          tg.cancel_scope().cancel();
+          co_await anyio::checkpoint();  // still with the shielded caller
+          status.started();
+          try {
+            co_await anyio::sleep(1h);
+          } catch (const anyio::cancelled&) {
+            child_cancelled = true;
+            throw;
+          }
+        });
+      });
+      start_returned = true;
+    });
+  });
+  REQUIRE(start_returned);
+  REQUIRE(child_cancelled);
+}

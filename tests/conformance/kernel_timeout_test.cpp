@@ -172,3 +172,78 @@ ANYIO_TEST_CASE("timeouts: a deadline is a scope property, readable and movable"
   });
   REQUIRE(scope.cancelled_caught());
 }
+
+// Issue 9.3 (anyio 4): fail_after/fail_at raise timeout_error only when the
+// scope caught its cancellation and the deadline has passed. Cancelled by
+// hand, a fail scope behaves like move_on_after.
+ANYIO_TEST_CASE("fail_after: cancelled by hand exits silently", "[timeout][cancel]") {
+  auto scope = anyio::fail_after(10s);
+  bool reached = false;
+  co_await scope.run([&]() -> anyio::task<> {
+    scope.cancel();
+    co_await anyio::checkpoint();
+    reached = true;
+  });
+  REQUIRE_FALSE(reached);
+  REQUIRE(scope.cancelled_caught());
+}
+
+ANYIO_TEST_CASE("fail_after: cancelled by hand, then past its deadline, raises timeout_error",
+                "[timeout][cancel]") {
+  bool raised = false;
+  auto scope = anyio::fail_after(2ms);
+  try {
+    co_await scope.run([&]() -> anyio::task<> {
+      scope.cancel();
+      anyio::cancel_scope shielded{{.shield = true}};
+      co_await shielded.run([]() -> anyio::task<> { co_await anyio::sleep(10ms); });
+      co_await anyio::checkpoint();
+    });
+  } catch (const anyio::timeout_error&) {
+    raised = true;
+  }
+  REQUIRE(raised);
+  REQUIRE(scope.cancelled_caught());
+}
+
+ANYIO_TEST_CASE("fail_after: a value body cancelled by hand is a usage_error, not a value",
+                "[timeout][cancel][misuse]") {
+  // The value is lost and fail_scope::run promises one, so it says so; the
+  // body's value survives a cancel() it finishes before reaching a checkpoint.
+  auto scope = anyio::fail_after(10s);
+  std::string message;
+  try {
+    (void)co_await scope.run([&]() -> anyio::task<int> {
+      scope.cancel();
+      co_await anyio::checkpoint();
+      co_return 1;
+    });
+  } catch (const anyio::usage_error& e) {
+    message = e.what();
+  }
+  REQUIRE(scope.cancelled_caught());
+  REQUIRE(message.find("fail_after(10s): the scope was cancelled by cancel()") !=
+          std::string::npos);
+  auto late = anyio::fail_after(10s);
+  int v = co_await late.run([&]() -> anyio::task<int> {
+    late.cancel();
+    co_return 3;
+  });
+  REQUIRE(v == 3);
+  REQUIRE(late.cancel_called());
+  REQUIRE_FALSE(late.cancelled_caught());
+}
+
+ANYIO_TEST_CASE("fail_after: a value body past its deadline raises timeout_error",
+                "[timeout]") {
+  bool raised = false;
+  try {
+    (void)co_await anyio::fail_after(2ms).run([&]() -> anyio::task<int> {
+      co_await anyio::sleep(10s);
+      co_return 1;
+    });
+  } catch (const anyio::timeout_error&) {
+    raised = true;
+  }
+  REQUIRE(raised);
+}

@@ -59,8 +59,7 @@ template <class Op> struct blocking_awaiter : Op {
       if constexpr (Op::order == fast_path::yield_then_cancel) raise_if_cancelled(*t);
     } else {
       if constexpr (requires(Op& op) { op.withdraw(); }) Op::withdraw();
-      if (t->wake_error) [[unlikely]]  // the call only when there is something to throw
-        rethrow_wake_error(*t);
+      rethrow_wake_error(*t);  // task_record is opaque here: the kernel looks
     }
     if constexpr (requires(Op& op, task_record& r) { op.result(r, true); })
       return Op::result(*t, !fast);

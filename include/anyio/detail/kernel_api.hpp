@@ -3,7 +3,9 @@
 // defined in runtime/ (scheduler.cpp, wait.cpp, cancel_scope.cpp,
 // task_group.cpp); this header only declares them so that user code never
 // needs runtime/ internals. Every function that needs a running kernel takes
-// the name of the public API it serves, so misuse errors can name it.
+// the name of the public API it serves, so misuse errors can name it. The
+// simulator's explore hooks are apart, in detail/explore_hooks.hpp, which no
+// public header includes.
 #pragma once
 #include <anyio/detail/kernel_types.hpp>
 
@@ -71,12 +73,18 @@ void start_begin(start_state_base& s, task_group_state& g, cancel_node& scope, t
 void start_wait(start_state_base& s, task_record& t, std::coroutine_handle<> h);
 void task_started(start_state_base& s);
 
-/// Cancel the innermost scope of `t` (not the root); false if it has none.
-bool cancel_innermost_scope(task_record& t) noexcept;
-/// True while a failed run destroys the frames of its remaining tasks.
-bool tearing_down() noexcept;
-
+/// True while a failed run destroys its remaining frames: close() paths then
+/// unlink waiters instead of waking tasks that are about to be destroyed,
+/// and a scope never entered is not reported.
+bool kernel_tearing_down() noexcept;
 /// Called from a root frame's final suspend; the scheduler finalizes after.
 void task_finished(task_record& t) noexcept;
+/// The root frame's record: built in `storage` (task_record_size bytes) when
+/// the frame is created, destroyed with it; the task's exit exception.
+void task_record_construct(void* storage) noexcept;
+void task_record_destroy(task_record& t) noexcept;
+void task_raised(task_record& t, std::exception_ptr error) noexcept;
+/// The task's id (as current_task().id).
+std::uint64_t task_id(const task_record& t) noexcept;
 
 }  // namespace anyio::detail

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 // The kernel's per-object state, laid out here only because templates in the
-// public headers embed it: a task_record lives inside each kernel task's root
-// coroutine frame, a cancel_node inside each cancel_scope, a task_group_state
-// inside each task_group. No allocation beyond the frames themselves. Only
-// runtime/ reads or writes these fields; user code never sees them
-// (cancel_scope and task_group derive from them privately).
+// public headers embed it: a cancel_node inside each cancel_scope, a
+// task_group_state inside each task_group. No allocation beyond the frames
+// themselves. Only runtime/ reads or writes these fields; user code never
+// sees them (cancel_scope and task_group derive from them privately). The
+// task_record itself is opaque here: each root frame reserves room for it
+// and runtime/task_record.hpp defines it.
 #pragma once
 #include <anyio/detail/function_ref.hpp>
 
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <limits>
@@ -45,6 +47,9 @@ struct timer_node {
 /// merged with CancelScope). Children are scopes whose parent this is, in
 /// this task or in child tasks; `tasks` are tasks whose innermost scope this
 /// is. Cancellation walks this tree downward, stopping at shields.
+/// `effectively_cancelled` caches cancel_called || (!shield && the parent's
+/// state), kept current on every change (trio: CancelStatus), so a
+/// checkpoint reads one flag instead of walking to the root.
 struct cancel_node : timer_node {
   cancel_node* parent = nullptr;
   cancel_node* first_child = nullptr;
@@ -58,6 +63,7 @@ struct cancel_node : timer_node {
   bool cancel_called = false;
   bool shield = false;
   bool cancelled_caught = false;
+  bool effectively_cancelled = false;
 };
 
 /// A sleeping task's timer (sleep/sleep_until): fires by rescheduling `task`.
@@ -77,35 +83,11 @@ struct idle_node {
   abort_result operator()() noexcept;
 };
 
-enum class task_state : std::uint8_t { ready, running, parked, done };
-
-/// One kernel task (trio's Task). Lives in the root promise of the task's
-/// frame, so it dies with the frame; the kernel unlinks it first.
-struct task_record {
-  std::uint64_t id = 0;
-  std::string name;
-  std::coroutine_handle<> resume{};  ///< innermost suspended coroutine
-  std::coroutine_handle<> root{};    ///< the frame to destroy when done
-  task_state state = task_state::ready;
-  bool abort_called = false;
-  bool exit_cancelled = false;  ///< exit_error is `cancelled`
-  cancel_node* scope = nullptr;        ///< innermost scope
-  cancel_node* spawn_scope = nullptr;  ///< scope the task was spawned under
-  cancel_node* outermost = nullptr;    ///< first scope it entered, while entered
-  task_record* scope_prev = nullptr;   ///< links in scope->tasks
-  task_record* scope_next = nullptr;
-  task_record* all_prev = nullptr;  ///< links in the kernel's list of live tasks
-  task_record* all_next = nullptr;
-  function_ref<abort_result()> abort{};
-  const char* wait_what = nullptr;
-  std::exception_ptr wake_error{};
-  std::exception_ptr exit_error{};
-  task_group_state* group = nullptr;
-  task_record* group_prev = nullptr;
-  task_record* group_next = nullptr;
-  start_state_base* start = nullptr;  ///< set while a start() child has not started
-  std::uint64_t checkpoints = 0;      ///< cancel points reached (explore_cancellation)
-};
+/// Room for the kernel's task_record (runtime/task_record.hpp, which checks
+/// these) inside each task's root frame: the record stays part of the frame,
+/// so a task costs no allocation of its own, yet its fields stay in runtime/.
+inline constexpr std::size_t task_record_size = 200;
+inline constexpr std::size_t task_record_align = 8;
 
 /// A task group's bookkeeping, next to its cancel scope.
 struct task_group_state {
@@ -132,7 +114,7 @@ struct start_state_base {
   task_group_state* group = nullptr;
   cancel_node* group_scope = nullptr;
   std::exception_ptr error{};
-  bool started = false;
+  bool started = false;  ///< started() was called (maybe refused: caller cancelled)
   bool finished = false;
 };
 

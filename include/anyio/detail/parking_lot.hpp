@@ -90,8 +90,5 @@ park_node* unpark_one(parking_lot_core& lot);
 std::size_t unpark(parking_lot_core& lot, std::size_t count);
 /// Move up to `count` parked tasks, in order, to the back of `to`.
 std::size_t repark(parking_lot_core& from, parking_lot_core& to, std::size_t count) noexcept;
-/// True while a failed run destroys its remaining frames: close() paths then
-/// unlink waiters instead of waking tasks that are about to be destroyed.
-bool kernel_tearing_down() noexcept;
 
 }  // namespace anyio::detail

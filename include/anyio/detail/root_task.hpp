@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // root_task: the coroutine at the bottom of every kernel task. Its promise
-// holds the task_record, so a task costs one frame for the record plus the
-// user's own frames. It stores the task's exit exception and tells the kernel
+// holds the (opaque) task_record, so a task costs one frame for the record
+// plus the user's own frames. It stores the task's exit exception and tells the kernel
 // at final suspend; the scheduler then finalizes the task and destroys the
 // frame. The helpers here build a root around (fn, args...), keeping fn and
 // the arguments in the root frame so they outlive the user's coroutine
@@ -39,7 +39,14 @@ class [[nodiscard]] root_task {
 };
 
 struct root_promise {
-  task_record record;
+  // The kernel's record of this task, built and destroyed by runtime/.
+  alignas(task_record_align) unsigned char storage[task_record_size];
+
+  root_promise() noexcept { task_record_construct(storage); }
+  ~root_promise() { task_record_destroy(record()); }
+  root_promise(const root_promise&) = delete;
+  root_promise& operator=(const root_promise&) = delete;
+  task_record& record() noexcept { return *reinterpret_cast<task_record*>(storage); }
 
   static void* operator new(std::size_t n) { return frame_alloc(n); }
   static void operator delete(void* p, std::size_t n) noexcept { frame_free(p, n); }
@@ -51,16 +58,13 @@ struct root_promise {
   struct final_awaiter {
     bool await_ready() noexcept { return false; }
     void await_suspend(std::coroutine_handle<root_promise> h) noexcept {
-      task_finished(h.promise().record);
+      task_finished(h.promise().record());
     }
     void await_resume() noexcept {}
   };
   final_awaiter final_suspend() noexcept { return {}; }
   void return_void() noexcept {}
-  void unhandled_exception() noexcept {
-    record.exit_error = std::current_exception();
-    record.exit_cancelled = is_cancelled(record.exit_error);
-  }
+  void unhandled_exception() noexcept { task_raised(record(), std::current_exception()); }
 };
 
 /// The body of a child task: run fn(args...) with everything kept in this frame.
