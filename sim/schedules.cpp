@@ -35,18 +35,7 @@ run_result run_logged(const body_fn& body, const options& o,
     anyio::detail::run_on(*b, anyio::detail::run_config{}, [&body]() { return body(); });
   } catch (...) {  // the backend recorded how the run ended
   }
-  if (!sb->trace_failure().empty()) throw std::runtime_error(sb->trace_failure());
-  const run_outcome& out = sb->outcome();
-  run_result r;
-  r.outcome = out.kind.empty() ? "error" : out.kind;
-  r.exception_type = out.exception_type;
-  r.message = out.message;
-  r.steps = out.steps;
-  r.virtual_time_ns = out.time;
-  r.trace_path = o.trace_path;
-  r.decisions = sb->decisions();
-  r.preemptions = sb->preemptions();
-  return r;
+  return sb->result(o.trace_path);
 }
 
 // The choices at a decision, in the order the search tries them: the

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 namespace anyio::sim::detail {
 
@@ -307,6 +308,20 @@ void sim_backend::report_divergence() {
   }
   if (nondeterminism_) throw nondeterminism_error(what, d.line, d.expected, d.actual);
   throw replay_divergence(what, d.line, d.expected, d.actual);
+}
+
+run_result sim_backend::result(const std::string& trace_path) const {
+  if (!trace_failure_.empty()) throw std::runtime_error(trace_failure_);
+  run_result r;
+  r.outcome = outcome_.kind.empty() ? "error" : outcome_.kind;
+  r.exception_type = outcome_.exception_type;
+  r.message = outcome_.message;
+  r.steps = outcome_.steps;
+  r.virtual_time_ns = outcome_.time;
+  r.trace_path = trace_path;
+  r.decisions = decisions_;
+  r.preemptions = preemptions_;
+  return r;
 }
 
 void sim_backend::run_finished(const run_outcome& outcome) {

@@ -94,6 +94,9 @@ class sim_backend final : public backend, private instrument {
   /// Why the trace file could not be written ("" if it was): run_finished
   /// throws it, and run_body, which turns run errors into outcomes, must not.
   const std::string& trace_failure() const noexcept { return trace_failure_; }
+  /// The finished run as run_body reports it; throws the trace failure, if
+  /// any (a trace that could not be written is not an outcome of the program).
+  run_result result(const std::string& trace_path) const;
   /// Record every decision into `log` (it must outlive the run).
   void log_decisions(std::vector<decision_record>* log) noexcept { decision_log_ = log; }
 

@@ -181,19 +181,7 @@ run_result run_once(const body_fn& body, std::unique_ptr<backend> b, const optio
     throw;
   } catch (...) {  // the backend recorded how the run ended
   }
-  // A trace that could not be written is not an outcome of the program.
-  if (!sb->trace_failure().empty()) throw std::runtime_error(sb->trace_failure());
-  const run_outcome& o = sb->outcome();
-  run_result r;
-  r.outcome = o.kind.empty() ? "error" : o.kind;
-  r.exception_type = o.exception_type;
-  r.message = o.message;
-  r.steps = o.steps;
-  r.virtual_time_ns = o.time;
-  r.trace_path = opts.trace_path;
-  r.decisions = sb->decisions();
-  r.preemptions = sb->preemptions();
-  return r;
+  return sb->result(opts.trace_path);
 }
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <anyio/sync.hpp>
 #include <anyio/testing/catch.hpp>
 
+#include "lost_update.hpp"
 #include "temp_files.hpp"
 
 #include <algorithm>
@@ -88,25 +89,7 @@ TEST_CASE("preemptions are counted in every run, traced or not", "[sim][preempti
 
 namespace {
 
-int shared_counter = 0;
-
-// The lost update: read, checkpoint, write back. Fails when the other task
-// runs between a read and its write (one preemption).
-anyio::task<> increment() {
-  int seen = shared_counter;
-  co_await anyio::checkpoint();
-  shared_counter = seen + 1;
-}
-
-anyio::task<> lost_update() {
-  shared_counter = 0;
-  co_await anyio::with_task_group([](anyio::task_group& tg) -> anyio::task<> {
-    tg.start_soon(increment);
-    tg.start_soon(increment);
-    co_return;
-  });
-  if (shared_counter != 2) throw std::logic_error("lost update");
-}
+anyio::task<> lost_update() { return lost_update_fixture::run(); }
 
 }  // namespace
 

@@ -4,6 +4,8 @@
 // max_failures and the on_failure / on_progress callbacks of sim::sweep.
 #include <anyio/testing/catch.hpp>
 
+#include "lost_update.hpp"
+
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -12,24 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int shared_counter = 0;
-
-anyio::task<> racy_increment() {
-  int seen = shared_counter;
-  co_await anyio::checkpoint();
-  shared_counter = seen + 1;
-}
-
-anyio::task<> lost_update() {
-  shared_counter = 0;
-  co_await anyio::with_task_group([](anyio::task_group& tg) -> anyio::task<> {
-    tg.start_soon(racy_increment);
-    tg.start_soon(racy_increment);
-    co_return;
-  });
-  if (shared_counter != 2)
-    throw std::logic_error("lost update: counter is " + std::to_string(shared_counter));
-}
+anyio::task<> lost_update() { return lost_update_fixture::run(); }
 
 }  // namespace
 
