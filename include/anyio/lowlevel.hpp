@@ -5,6 +5,7 @@
 // built on wait_task_rescheduled, so all of them cancel the same way on both
 // backends. User code rarely needs more than checkpoint() and current_task().
 #pragma once
+#include <anyio/detail/awaiter.hpp>
 #include <anyio/detail/kernel_api.hpp>
 #include <anyio/detail/kernel_types.hpp>
 
@@ -50,18 +51,6 @@ struct cancel_check_awaiter {
   }
   void await_suspend(std::coroutine_handle<>) const noexcept {}
   void await_resume() const noexcept {}
-};
-
-struct park_awaiter {
-  function_ref<abort_result()> abort;
-  const char* what;
-  task_record* t = nullptr;
-  bool await_ready() {
-    t = &current_task_record("anyio::lowlevel::wait_task_rescheduled()");
-    return false;
-  }
-  void await_suspend(std::coroutine_handle<> h) { park(*t, h, abort, what); }
-  void await_resume() { rethrow_wake_error(*t); }
 };
 
 }  // namespace detail
@@ -140,8 +129,8 @@ void reschedule(task_handle task, std::exception_ptr error = nullptr);
 /// `what` describes the wait (deadlock reports, traces); it must stay valid.
 /// Checkpoint: yes (a cancel point: a pending cancellation aborts at once).
 template <class F>
-[[nodiscard]] detail::park_awaiter wait_task_rescheduled(F&& abort_fn, const char* what) {
-  return {detail::function_ref<abort_result()>(abort_fn), what};
+[[nodiscard]] detail::user_park_awaiter wait_task_rescheduled(F&& abort_fn, const char* what) {
+  return {{detail::function_ref<abort_result()>(abort_fn), what}};
 }
 
 using anyio::cancel_shielded_checkpoint;

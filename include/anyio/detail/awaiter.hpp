@@ -5,7 +5,8 @@
 // a schedule point), otherwise park with an abort function, and on wake-up
 // rethrow the wake error or return the operation's result. Event waits,
 // lock/semaphore/limiter acquires, the condition's re-acquire, parking lots,
-// memory stream send/receive, sleep and sleep_forever are each one `Op`
+// memory stream send/receive, sleep, sleep_forever and
+// lowlevel::wait_task_rescheduled are each one `Op`
 // plugged into blocking_awaiter; I/O operations are meant to be the next.
 // Only the Op's own steps differ, so the order of kernel calls — which on
 // sim fixes the schedule — is written once, here.
@@ -86,5 +87,17 @@ struct lot_park_op {
   void wait(task_record& t, std::coroutine_handle<> h) { park_in(lot, node, t, h, what); }
 };
 using lot_park_awaiter = blocking_awaiter<lot_park_op>;
+
+/// Park with the caller's abort function (lowlevel::wait_task_rescheduled):
+/// no fast path; park() itself delivers a pending cancellation.
+struct user_park_op {
+  function_ref<abort_result()> abort;
+  const char* what;
+  const char* api = "anyio::lowlevel::wait_task_rescheduled()";
+  static constexpr fast_path order = fast_path::yield_then_cancel;  // never fast
+  static bool try_now(task_record&) noexcept { return false; }
+  void wait(task_record& t, std::coroutine_handle<> h) { park(t, h, abort, what); }
+};
+using user_park_awaiter = blocking_awaiter<user_park_op>;
 
 }  // namespace anyio::detail
