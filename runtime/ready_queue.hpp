@@ -37,7 +37,7 @@ class ready_queue final : public ready_view {
     __builtin_prefetch(s.frame);
     __builtin_prefetch(static_cast<const char*>(s.frame) + 64);
   }
-  std::string_view task_name(std::size_t i) const noexcept override { return at(i)->name; }
+  std::string_view task_name(std::size_t i) const noexcept override { return given_name(*at(i)); }
   std::size_t copy_ids(std::uint64_t* out, std::size_t max) const noexcept override {
     const std::size_t n = size_ < max ? size_ : max;
     for (std::size_t i = 0; i < n; ++i) out[i] = at(i)->id;

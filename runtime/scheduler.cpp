@@ -124,7 +124,7 @@ run_outcome kernel::make_outcome(const std::exception_ptr& error) const {
     } catch (const deadlock_error&) {
       out.kind = "deadlock";
       for (task_record* t = all_head_; t != nullptr; t = t->all_next)
-        out.blocked.push_back({t->id, t->name.empty() ? "task-" + std::to_string(t->id) : t->name,
+        out.blocked.push_back({t->id, t->name ? *t->name : "task-" + std::to_string(t->id),
                                t->state == task_state::parked && t->wait_what ? t->wait_what
                                                                               : "(not parked)"});
       return out;
@@ -140,8 +140,8 @@ run_outcome kernel::make_outcome(const std::exception_ptr& error) const {
 void kernel::spawn(task_record& t, std::coroutine_handle<> root, std::string name,
                    cancel_node* scope, std::uint64_t parent_id) {
   t.id = next_task_id_++;
-  t.name = std::move(name);
-  t.root = root;
+  if (!name.empty()) t.name = std::make_unique<std::string>(std::move(name));
+  ANYIO_ASSERT(root == root_of(t));
   t.resume = root;
   t.state = task_state::ready;
   t.scope = t.spawn_scope = scope;
@@ -156,8 +156,8 @@ void kernel::spawn(task_record& t, std::coroutine_handle<> root, std::string nam
 }
 
 const std::string& kernel::name_of(task_record& t) {
-  if (t.name.empty()) t.name = "task-" + std::to_string(t.id);
-  return t.name;
+  if (!t.name) t.name = std::make_unique<std::string>("task-" + std::to_string(t.id));
+  return *t.name;
 }
 
 void kernel::loop() {
@@ -250,7 +250,7 @@ void kernel::finalize(task_record& t) {
   } else {
     child_exited(t);
   }
-  t.root.destroy();  // `t` lives in this frame: nothing may touch it after
+  root_of(t).destroy();  // `t` lives in this frame: nothing may touch it after
 }
 
 void kernel::expire_deadlines() {
@@ -273,7 +273,7 @@ std::string kernel::describe_blocked() const {
   std::string out = "blocked tasks:";
   for (task_record* t = all_head_; t != nullptr; t = t->all_next) {
     out += "\n  task " + std::to_string(t->id) + " '" +
-           (t->name.empty() ? "task-" + std::to_string(t->id) : t->name) + "' waits on ";
+           (t->name ? *t->name : "task-" + std::to_string(t->id)) + "' waits on ";
     out += t->state == task_state::parked && t->wait_what ? t->wait_what : "(not parked)";
   }
   return out;
@@ -304,7 +304,7 @@ void kernel::teardown() noexcept {
     task_record* t = all_tail_;
     all_tail_ = t->all_prev;
     if (all_tail_ != nullptr) all_tail_->all_next = nullptr;
-    t->root.destroy();
+    root_of(*t).destroy();
   }
   all_head_ = nullptr;
   live_tasks_ = 0;

@@ -8,26 +8,35 @@
 #pragma once
 #include <anyio/detail/function_ref.hpp>
 #include <anyio/detail/kernel_types.hpp>
+#include <anyio/detail/root_task.hpp>
 
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <memory>
+#include <new>
 #include <string>
+#include <string_view>
 
 namespace anyio::detail {
 
 enum class task_state : std::uint8_t { ready, running, parked, done };
 
 /// One kernel task (trio's Task). Lives in the root promise of the task's
-/// frame, so it dies with the frame; the kernel unlinks it first.
+/// frame, so it dies with the frame; the kernel unlinks it first. That frame
+/// is found from the record's own address (root_of), not kept in a field.
 struct task_record {
   std::uint64_t id = 0;
-  std::string name;
+  /// Out of line, and only for a named task or once a trace or report has
+  /// asked for the name (kernel::name_of): a std::string here would cost
+  /// every parked task 24 more bytes (bench/ w4).
+  std::unique_ptr<std::string> name;
   std::coroutine_handle<> resume{};  ///< innermost suspended coroutine
-  std::coroutine_handle<> root{};    ///< the frame to destroy when done
+  // The small fields share one word.
   task_state state = task_state::ready;
   bool abort_called = false;
-  bool exit_cancelled = false;  ///< exit_error is `cancelled`
+  bool exit_cancelled = false;        ///< exit_error is `cancelled`
+  std::uint32_t handle_slot = 0;      ///< 1 + index in the kernel's handle table, or 0
   cancel_node* scope = nullptr;        ///< innermost scope
   cancel_node* spawn_scope = nullptr;  ///< scope the task was spawned under
   cancel_node* outermost = nullptr;    ///< first scope it entered, while entered
@@ -43,8 +52,20 @@ struct task_record {
   task_record* group_prev = nullptr;
   task_record* group_next = nullptr;
   start_state_base* start = nullptr;  ///< set while a start() child has not started
-  std::uint32_t handle_slot = 0;      ///< 1 + index in the kernel's handle table, or 0
 };
+
+/// The task's name as given, or empty when it was spawned unnamed and no
+/// one has asked for it yet.
+inline std::string_view given_name(const task_record& t) noexcept {
+  return t.name ? std::string_view(*t.name) : std::string_view{};
+}
+
+/// The frame to destroy when the task is done: the one whose root_promise
+/// holds `t` (its storage is the promise's first and only member).
+inline std::coroutine_handle<root_promise> root_of(task_record& t) noexcept {
+  return std::coroutine_handle<root_promise>::from_promise(
+      *std::launder(reinterpret_cast<root_promise*>(&t)));
+}
 
 static_assert(sizeof(task_record) == task_record_size,
               "detail/kernel_types.hpp: task_record_size must match the record");

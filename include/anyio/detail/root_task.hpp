@@ -14,6 +14,7 @@
 #include <coroutine>
 #include <functional>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace anyio::detail {
@@ -48,6 +49,9 @@ struct root_promise {
   root_promise& operator=(const root_promise&) = delete;
   task_record& record() noexcept { return *reinterpret_cast<task_record*>(storage); }
 
+  // runtime/task_record.hpp finds the frame from the record's address.
+  static_assert(sizeof(storage) == task_record_size);
+
   static void* operator new(std::size_t n) { return frame_alloc(n); }
   static void operator delete(void* p, std::size_t n) noexcept { frame_free(p, n); }
 
@@ -66,6 +70,9 @@ struct root_promise {
   void return_void() noexcept {}
   void unhandled_exception() noexcept { task_raised(record(), std::current_exception()); }
 };
+
+static_assert(std::is_standard_layout_v<root_promise>,
+              "runtime/task_record.hpp's root_of needs the record at offset 0");
 
 /// The body of a child task: run fn(args...) with everything kept in this frame.
 template <class Fn, class... Args> root_task make_child_root(Fn fn, Args... args) {
