@@ -238,7 +238,11 @@ std::string join(const std::vector<std::string>& items) {
 }
 
 void describe_failures(output& out, const sweep_summary& m, const std::string& program) {
-  for (const sweep_failure& f : m.failures) {
+  // A common bug fails thousands of seeds: the first few are all anyone
+  // reads, and every one stays in the JSON.
+  constexpr std::size_t shown = 20;
+  for (std::size_t i = 0; i < m.failures.size() && i < shown; ++i) {
+    const sweep_failure& f = m.failures[i];
     out.print("");
     std::string what = printable(f.outcome);
     if (!f.exception_type.empty()) what += ": " + printable(f.exception_type);
@@ -259,6 +263,9 @@ void describe_failures(output& out, const sweep_summary& m, const std::string& p
                                          std::to_string(f.seed + 1) + " --strategy " +
                                          shell_quote(m.strategy)));
   }
+  if (m.failures.size() > shown)
+    out.print("\n... and " + std::to_string(m.failures.size() - shown) +
+              " more failing seeds (every one is in the summary's JSON)");
 }
 
 }  // namespace anyio::sim::tool
