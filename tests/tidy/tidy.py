@@ -34,6 +34,9 @@ CORE_BANNED = [
 AWAIT_IN_ASSERTION = re.compile(
     r"\b(REQUIRE|CHECK|REQUIRE_FALSE|CHECK_FALSE|REQUIRE_THAT|CHECK_THAT|REQUIRE_NOTHROW|"
     r"CHECK_NOTHROW|REQUIRE_THROWS\w*|CHECK_THROWS\w*)\s*\((?:[^()]|\([^()]*\))*\bco_await\b")
+# ctest's test discovery splits a test name at ';' into entries that match
+# no test and pass: such a test never runs under ctest.
+TEST_NAME = re.compile(r'\b(?:ANYIO_(?:SIM_)?TEST_CASE|TEST_CASE|SCENARIO)\s*\(\s*"([^"]*)"')
 # Public headers stay light and backend-neutral (DESIGN.md §Layout).
 PUBLIC_BANNED_INCLUDE = re.compile(r'^\s*#\s*include\s*[<"](asio|openssl|nlohmann)\b')
 
@@ -211,6 +214,11 @@ def check_file(root, path, allowed_used):
         if AWAIT_IN_ASSERTION.search(line):
             errors.append(f"{path}:{number}: co_await inside a Catch2 assertion runs twice on "
                           "g++ 12; bind the result to a local first")
+    for number, line in enumerate(lines, 1):
+        m = TEST_NAME.search(line)
+        if m and ";" in m.group(1):
+            errors.append(f"{path}:{number}: ';' in a test name: ctest splits the name there "
+                          "and the test never runs; use ','")
     if path.startswith("include/"):
         for number, line in enumerate(lines, 1):
             if PUBLIC_BANNED_INCLUDE.search(line):
@@ -255,6 +263,10 @@ SELF_TEST_CASES = [
      "void t() { REQUIRE(co_await rx.receive() == 7); }\n", "co_await inside a Catch2"),
     ("tests/await_ok.cpp", "// SPDX-License-Identifier: MIT\n// The role of this file.\n"
      "void t() { auto v = co_await rx.receive(); REQUIRE(v == 7); }\n", None),
+    ("tests/semi.cpp", "// SPDX-License-Identifier: MIT\n// The role of this file.\n"
+     "ANYIO_TEST_CASE(\"a; b\", \"[x]\") { co_return; }\n", "';' in a test name"),
+    ("tests/semi_ok.cpp", "// SPDX-License-Identifier: MIT\n// The role of this file.\n"
+     "TEST_CASE(\"a, b\") { int x = 1; (void)x; }\n", None),
     ("runtime/short.cpp", "// SPDX-License-Identifier: MIT\n// The role of this file.\n"
      "namespace a {\nvoid f() {\n" + "  g();\n" * 68 + "}\n}\n", None),
 ]
