@@ -81,6 +81,12 @@ class kernel {
       emit_slow(kind, t, other, detail, flag);
   }
   bool instrumented() const noexcept { return instrument_count_ != 0; }
+  /// A cancel point, for instruments other than the backend's (explore's
+  /// observer): the trace has no such event, so a traced run builds none.
+  void emit_cancel_point(task_record& t) {
+    if (observer_first_ < instrument_count_) [[unlikely]]
+      emit_slow(event_kind::cancel_point, &t, 0, {}, false, observer_first_);
+  }
 
   backend& backend_;
   const std::uint64_t run_serial_;  // distinguishes handles of different runs
@@ -119,6 +125,7 @@ class kernel {
 
   instrument* instruments_[2] = {nullptr, nullptr};
   int instrument_count_ = 0;
+  int observer_first_ = 0;  // index of the first instrument not the backend's
   bool decisions_record_steps_ = false;  // backend::decisions_record_steps()
   std::uint32_t poll_interval_ = 1;
   std::uint32_t since_poll_ = 0;

@@ -63,6 +63,7 @@ kernel::kernel(backend& b, const run_config& config)
   if (instrument* i = b.backend_instrument()) {
     instruments_[instrument_count_++] = i;
     decisions_record_steps_ = b.decisions_record_steps();
+    observer_first_ = 1;
   }
   if (config.extra_instrument != nullptr)
     instruments_[instrument_count_++] = config.extra_instrument;

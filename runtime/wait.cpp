@@ -29,7 +29,7 @@ void park(task_record& t, std::coroutine_handle<> h, function_ref<abort_result()
   t.abort_called = false;
   t.wait_what = what;
   if (k.instrumented()) [[unlikely]] {
-    if (abortable) k.emit(event_kind::cancel_point, &t);
+    if (abortable) k.emit_cancel_point(t);
     k.emit(event_kind::park, &t, 0, what != nullptr ? what : "");
   }
   // trio: a pending cancellation is delivered as soon as the task blocks.
@@ -72,7 +72,7 @@ void kernel::attempt_delivery(task_record& t) noexcept {
 
 void raise_if_cancelled(task_record& t) {
   kernel& k = *kernel::current();
-  k.emit(event_kind::cancel_point, &t);
+  k.emit_cancel_point(t);
   if (effectively_cancelled(t)) [[unlikely]] {
     k.emit(event_kind::cancel_delivered, &t);
     throw_cancelled();
