@@ -31,10 +31,8 @@ class realio_backend final : public backend {
   }
 
   bool wait_for_events(std::int64_t deadline) override {
-    // No timer and nothing in flight that could complete: no event can ever
-    // arrive, so waiting would hang the program forever. Report it like the
-    // simulator does (the kernel raises deadlock_error naming every task).
-    if (deadline == never && pending_operations_ == 0) return false;
+    // The kernel calls with `never` only while an operation is in flight
+    // (nothing in flight and no deadline is a deadlock it reports itself).
     if (deadline != never) {
       if (deadline <= now()) {
         ctx_.poll();
@@ -70,9 +68,6 @@ class realio_backend final : public backend {
   asio::steady_timer timer_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::int64_t armed_ = never;
-  // Operations started through the backend that can still complete (I/O,
-  // threads, signal receivers); none exist yet, so it stays zero.
-  std::uint64_t pending_operations_ = 0;
   std::mt19937_64 entropy_{std::random_device{}()};
 };
 

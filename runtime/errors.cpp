@@ -115,6 +115,8 @@ class anyio_category final : public std::error_category {
       case errc::timeout: return "operation timed out";
       case errc::connection_failed: return "connection failed";
       case errc::process_failed: return "process failed";
+      case errc::delimiter_not_found: return "delimiter not found";
+      case errc::incomplete_read: return "incomplete read";
     }
     return "unknown anyio error";
   }

@@ -15,6 +15,8 @@
 #include <anyio/instrument.hpp>
 #include <anyio/run.hpp>
 
+#include <anyio/detail/io.hpp>
+
 #include "runtime/deadline_queue.hpp"
 #include "runtime/ready_queue.hpp"
 #include "runtime/task_record.hpp"
@@ -60,6 +62,12 @@ class kernel {
   static bool node_cancelled(const cancel_node* s) noexcept {
     return s != nullptr && s->effectively_cancelled;
   }
+
+  // I/O operations in flight (io.cpp): counted here, not by the backend, so
+  // that a deadlock has one definition on both backends.
+  void io_begin(io_operation& op) noexcept;
+  void io_end(io_operation& op) noexcept;
+  std::uint64_t io_in_flight() const noexcept { return io_count_; }
 
   // wait_all_tasks_blocked (testing.cpp).
   void add_idle(idle_node& n);
@@ -108,6 +116,8 @@ class kernel {
   std::vector<task_record*> handles_;       // slot - 1 -> task, null when free
   std::vector<std::uint32_t> free_handles_;  // free slots, reused last-in first-out
   bool tearing_down_ = false;
+  io_operation* io_head_ = nullptr;  // operations in flight, newest first
+  std::uint64_t io_count_ = 0;
 
  private:
   void loop();
@@ -115,6 +125,7 @@ class kernel {
   void finalize(task_record& t);
   void expire_deadlines();
   void teardown() noexcept;
+  void drain_io() noexcept;
   void unlink_scope_tree() noexcept;
   std::string describe_blocked() const;
   run_outcome make_outcome(const std::exception_ptr& error) const;

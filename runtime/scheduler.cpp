@@ -173,7 +173,9 @@ void kernel::loop() {
           idle_primed = true;
         }
       }
-      if (!backend_.wait_for_events(next))
+      // Deadlock: nothing ready, no deadline, no I/O in flight (both
+      // backends); sim also reports one when its event queue is empty.
+      if ((next == never && io_count_ == 0) || !backend_.wait_for_events(next))
         throw deadlock_error("deadlock: every task is blocked and nothing can wake them (" +
                              backend_.name() + ", t=" + format_duration(backend_.now()) +
                              ", step " + std::to_string(steps_) + ")\n" + describe_blocked());
@@ -282,6 +284,9 @@ std::string kernel::describe_blocked() const {
 
 void kernel::teardown() noexcept {
   tearing_down_ = true;
+  // First abandon every operation in flight: no backend handler or buffer
+  // may outlive the frame it points into.
+  drain_io();
   deadlines_.clear();
   ready_.clear();
   idle_.clear();

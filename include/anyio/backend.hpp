@@ -16,6 +16,9 @@
 namespace anyio {
 
 class instrument;
+namespace detail {
+class network;
+}
 
 /// How a run ended, as the kernel reports it to the backend (sim writes it
 /// as a trace's outcome line).
@@ -67,8 +70,13 @@ class backend {
   virtual std::int64_t now() noexcept = 0;
 
   /// Called when no task is ready: block until an I/O completion or until
-  /// `deadline` (backend::never = no timer pending). Returns false when
-  /// nothing can ever happen again (sim: a deadlock); realio always waits.
+  /// `deadline` (backend::never = no timer pending). The kernel calls it
+  /// with `never` only while an I/O operation is in flight (else it is a
+  /// deadlock, detected by the kernel). Returns false when nothing can ever
+  /// happen again (sim: its event queue is empty and no deadline is pending,
+  /// so the operations in flight wait for what no one will do); realio
+  /// always waits. Also used by a failed run's teardown to drain cancelled
+  /// operations.
   virtual bool wait_for_events(std::int64_t deadline) = 0;
 
   /// Deliver completions that are already due, without blocking.
@@ -95,6 +103,11 @@ class backend {
   /// the trace's decide line): the kernel then sends that step event only to
   /// the other instruments. Asked once per run.
   virtual bool decisions_record_steps() const noexcept { return false; }
+
+  /// The sockets this backend provides (detail/io.hpp), or null if none.
+  /// Operations complete from wait_for_events/poll_events through
+  /// io_operation::complete(), which may wake a parked task between steps.
+  virtual detail::network* network() noexcept { return nullptr; }
 
   /// Short name for messages: "realio" or "sim".
   virtual std::string name() const = 0;

@@ -48,6 +48,8 @@ enum class errc {
   timeout,
   connection_failed,
   process_failed,
+  delimiter_not_found,
+  incomplete_read,
 };
 
 const std::error_category& error_category() noexcept;
