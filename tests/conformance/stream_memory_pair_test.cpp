@@ -187,7 +187,8 @@ ANYIO_TEST_CASE("memory byte stream: closing wakes the stream's own parked tasks
       receive_closed = co_await raises<anyio::closed_resource_error>([&] { return a->receive(); });
     });
     tg.start_soon([&]() -> anyio::task<> {
-      send_closed = co_await raises<anyio::closed_resource_error>([&] { return a->send("123456"); });
+      send_closed =
+          co_await raises<anyio::closed_resource_error>([&] { return a->send("123456"); });
     });
     co_await settle();  // both parked: nothing to read, the peer's buffer full
     co_await a->aclose();
