@@ -64,6 +64,9 @@ class typed_attribute_provider {
     std::any v = find_attribute(&attr);
     return v.has_value() ? std::any_cast<T>(std::move(v)) : std::move(fallback);
   }
+  /// The untyped lookup behind extra(): what a wrapper calls on the object
+  /// it wraps to forward a key it does not know.
+  std::any lookup_attribute(const void* key) const { return find_attribute(key); }
 
  protected:
   ~typed_attribute_provider() = default;
