@@ -268,3 +268,276 @@ memory_byte_stream_pair create_memory_byte_stream_pair(std::size_t max_buffer) {
 }
 
 }  // namespace anyio
+
+// ------------------------------------------------------------------ wrappers
+
+namespace anyio {
+
+namespace {
+
+constexpr std::size_t fill_size = 65536;
+
+template <class T> void require_stream(const std::unique_ptr<T>& p, const char* api) {
+  if (p == nullptr) [[unlikely]]
+    detail::throw_usage_error(std::string(api) + ": the stream to wrap is null");
+}
+
+/// How far a byte string is UTF-8: the length of its longest prefix of
+/// whole valid code points, and whether what follows is invalid (rather
+/// than the start of a sequence that more bytes may complete).
+struct utf8_scan {
+  std::size_t valid = 0;
+  bool invalid = false;
+};
+
+utf8_scan scan_utf8(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    // The second byte's range excludes overlong forms, UTF-16 surrogates
+    // (ED A0..BF) and code points above U+10FFFF (RFC 3629 §4).
+    std::size_t len = 0;
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return {i, true};
+    }
+    for (std::size_t k = 1; k < len; ++k) {
+      if (i + k == s.size()) return {i, false};
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if (d < (k == 1 ? lo : 0x80) || d > (k == 1 ? hi : 0xBF)) return {i, true};
+    }
+    i += len;
+  }
+  return {i, false};
+}
+
+[[noreturn]] void throw_bad_utf8(const char* api, std::uint64_t offset, const char* problem) {
+  throw std::system_error(std::make_error_code(std::errc::illegal_byte_sequence),
+                          std::string(api) + ": " + problem + " at byte offset " +
+                              std::to_string(offset));
+}
+
+}  // namespace
+
+// buffered_byte_receive_stream: every call is a checkpoint. When the buffer
+// already answers, that is a cancel point before and a schedule point after
+// (NET.md's fast path); otherwise the wrapped stream's receives are the
+// checkpoints. A cancelled receive of the wrapped stream consumed nothing,
+// so cancellation never loses buffered bytes.
+
+buffered_byte_receive_stream::buffered_byte_receive_stream(
+    std::unique_ptr<byte_receive_stream> inner)
+    : inner_(std::move(inner)) {
+  require_stream(inner_, "anyio::buffered_byte_receive_stream");
+}
+
+task<> buffered_byte_receive_stream::fill() {
+  if (start_ != 0) {
+    buffer_.erase(0, start_);
+    start_ = 0;
+  }
+  const std::size_t old = buffer_.size();
+  buffer_.resize(old + fill_size);
+  std::size_t n = 0;
+  try {
+    n = co_await inner_->receive(std::span<char>(buffer_.data() + old, fill_size));
+  } catch (...) {
+    buffer_.resize(old);
+    throw;
+  }
+  buffer_.resize(old + n);
+}
+
+task<std::size_t> buffered_byte_receive_stream::do_receive(std::span<std::byte> out) {
+  if (out.empty()) [[unlikely]]
+    detail::throw_usage_error(
+        "buffered_byte_receive_stream::receive(): the buffer is empty; give it room for at "
+        "least one byte");
+  if (start_ == buffer_.size()) co_return co_await inner_->receive(out);
+  co_await checkpoint_if_cancelled();
+  const std::size_t n = std::min(out.size(), buffer_.size() - start_);
+  std::memcpy(out.data(), buffer_.data() + start_, n);
+  start_ += n;
+  co_await cancel_shielded_checkpoint();
+  co_return n;
+}
+
+task<> buffered_byte_receive_stream::do_aclose() {
+  // Buffered bytes would otherwise still be returned after the close.
+  buffer_.clear();
+  start_ = 0;
+  co_await inner_->aclose();
+}
+
+task<std::string> buffered_byte_receive_stream::receive_exactly(std::size_t n) {
+  co_await checkpoint_if_cancelled();
+  bool waited = false;
+  while (buffer_.size() - start_ < n) {
+    try {
+      co_await fill();
+    } catch (const end_of_stream&) {
+      throw incomplete_read("buffered_byte_receive_stream::receive_exactly(" +
+                            std::to_string(n) + "): the stream ended after " +
+                            std::to_string(buffer_.size() - start_) + " bytes");
+    }
+    waited = true;
+  }
+  std::string out = buffer_.substr(start_, n);
+  start_ += n;
+  if (!waited) co_await cancel_shielded_checkpoint();
+  co_return out;
+}
+
+task<std::string> buffered_byte_receive_stream::receive_until(std::string_view delimiter,
+                                                              std::size_t max_bytes) {
+  if (delimiter.empty()) [[unlikely]]
+    detail::throw_usage_error("buffered_byte_receive_stream::receive_until(): the delimiter is "
+                              "empty");
+  co_await checkpoint_if_cancelled();
+  bool waited = false;
+  std::size_t from = 0;  // where the delimiter may start, relative to start_
+  for (;;) {
+    std::string_view have = buffer();
+    // The record (before the delimiter) may be at most max_bytes long.
+    std::size_t index = have.find(delimiter, from);
+    if (index != std::string_view::npos && index <= max_bytes) {
+      std::string out(have.substr(0, index));
+      start_ += index + delimiter.size();
+      if (!waited) co_await cancel_shielded_checkpoint();
+      co_return out;
+    }
+    if (index != std::string_view::npos || have.size() >= max_bytes + delimiter.size())
+      throw delimiter_not_found("buffered_byte_receive_stream::receive_until(): no delimiter in "
+                                "the first " + std::to_string(max_bytes) + " bytes");
+    // A delimiter split across receives starts in the last size-1 bytes.
+    from = have.size() >= delimiter.size() ? have.size() - delimiter.size() + 1 : 0;
+    try {
+      co_await fill();
+    } catch (const end_of_stream&) {
+      throw incomplete_read("buffered_byte_receive_stream::receive_until(): the stream ended "
+                            "after " + std::to_string(buffer_.size() - start_) +
+                            " bytes without the delimiter");
+    }
+    waited = true;
+  }
+}
+
+std::any buffered_byte_receive_stream::find_attribute(const void* key) const {
+  return inner_->lookup_attribute(key);
+}
+
+// text_stream
+
+text_stream::text_stream(std::unique_ptr<byte_stream> inner) : inner_(std::move(inner)) {
+  require_stream(inner_, "anyio::text_stream");
+}
+
+task<std::string> text_stream::receive() {
+  for (;;) {
+    // An invalid sequence found last time, behind text that was returned.
+    if (!pending_.empty()) {
+      utf8_scan held = scan_utf8(pending_);
+      if (held.invalid && held.valid == 0)
+        throw_bad_utf8("anyio::text_stream::receive()", offset_, "invalid UTF-8");
+    }
+    try {
+      pending_ += co_await inner_->receive(fill_size);
+    } catch (const end_of_stream&) {
+      if (pending_.empty()) throw;
+      pending_.clear();  // reported once; the next receive is end_of_stream
+      throw_bad_utf8("anyio::text_stream::receive()", offset_,
+                     "the stream ended inside a multi-byte UTF-8 sequence");
+    }
+    utf8_scan got = scan_utf8(pending_);
+    if (got.valid != 0) {
+      std::string out = pending_.substr(0, got.valid);
+      pending_.erase(0, got.valid);
+      offset_ += got.valid;
+      co_return out;
+    }
+    if (got.invalid) throw_bad_utf8("anyio::text_stream::receive()", offset_, "invalid UTF-8");
+    // Only the start of a multi-byte sequence so far: wait for the rest.
+  }
+}
+
+task<> text_stream::send(std::string_view text) {
+  utf8_scan scan = scan_utf8(text);
+  if (scan.valid != text.size()) [[unlikely]]
+    throw_bad_utf8("anyio::text_stream::send()", scan.valid,
+                   scan.invalid ? "invalid UTF-8 in the text"
+                                : "the text ends inside a multi-byte UTF-8 sequence");
+  co_await inner_->send(text);
+}
+
+task<> text_stream::send_eof() { co_await inner_->send_eof(); }
+
+task<> text_stream::aclose() {
+  pending_.clear();
+  co_await inner_->aclose();
+}
+
+std::any text_stream::find_attribute(const void* key) const {
+  return inner_->lookup_attribute(key);
+}
+
+// stapled_byte_stream
+
+stapled_byte_stream::stapled_byte_stream(std::unique_ptr<byte_send_stream> send,
+                                         std::unique_ptr<byte_receive_stream> receive)
+    : send_(std::move(send)), receive_(std::move(receive)) {
+  require_stream(send_, "anyio::stapled_byte_stream (send stream)");
+  require_stream(receive_, "anyio::stapled_byte_stream (receive stream)");
+}
+
+task<std::size_t> stapled_byte_stream::do_receive(std::span<std::byte> buffer) {
+  co_return co_await receive_->receive(buffer);
+}
+
+task<> stapled_byte_stream::do_send(std::span<const std::byte> data) {
+  co_await send_->send(data);
+}
+
+task<> stapled_byte_stream::do_send_eof() {
+  // anyio: a send stream that can half-close does; any other is closed.
+  if (auto* both = dynamic_cast<byte_stream*>(send_.get()))
+    co_await both->send_eof();
+  else
+    co_await send_->aclose();
+}
+
+task<> stapled_byte_stream::do_aclose() {
+  // Close the receive side even if closing the send side failed (or was
+  // cancelled), then report the first failure.
+  std::exception_ptr first;
+  try {
+    co_await send_->aclose();
+  } catch (...) {
+    first = std::current_exception();
+  }
+  co_await receive_->aclose();
+  if (first) std::rethrow_exception(first);
+}
+
+std::any stapled_byte_stream::find_attribute(const void* key) const {
+  // As anyio: the receive stream's attributes win over the send stream's.
+  std::any v = receive_->lookup_attribute(key);
+  if (v.has_value()) return v;
+  return send_->lookup_attribute(key);
+}
+
+}  // namespace anyio

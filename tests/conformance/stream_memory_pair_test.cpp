@@ -4,9 +4,7 @@
 // size; a send larger than the buffer completes as the reader drains; EOF
 // and close reach the peer after the buffered bytes; use after close,
 // concurrent use and cancellation follow the rules every byte stream keeps.
-#include "tests/conformance/sync_test_support.hpp"
-
-#include <anyio/streams.hpp>
+#include "tests/conformance/stream_test_support.hpp"
 
 #include <string>
 
@@ -14,6 +12,8 @@ using namespace std::chrono_literals;
 using sync_test::message_of;
 using sync_test::raises;
 using sync_test::settle;
+using stream_test::drain;
+using stream_test::receive_n;
 
 namespace {
 
@@ -22,23 +22,6 @@ std::string pattern(std::size_t n) {
   std::string s(n, '\0');
   for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 26) % 26);
   return s;
-}
-
-/// Everything until end_of_stream, in receives of at most `chunk` bytes.
-anyio::task<std::string> drain(anyio::byte_stream& s, std::size_t chunk) {
-  std::string all;
-  try {
-    for (;;) all += co_await s.receive(chunk);
-  } catch (const anyio::end_of_stream&) {
-  }
-  co_return all;
-}
-
-/// Exactly `n` bytes, in as many receives as it takes.
-anyio::task<std::string> receive_n(anyio::byte_stream& s, std::size_t n) {
-  std::string all;
-  while (all.size() < n) all += co_await s.receive(n - all.size());
-  co_return all;
 }
 
 }  // namespace
