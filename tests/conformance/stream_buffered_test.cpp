@@ -22,7 +22,9 @@ struct buffered_pair {
 };
 
 buffered_pair make_buffered(std::size_t max_buffer = 65536) {
-  auto [a, b] = anyio::create_memory_byte_stream_pair(max_buffer);
+  auto ab_ = anyio::create_memory_byte_stream_pair(max_buffer);
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   return {std::move(a), anyio::buffered_byte_receive_stream(std::move(b))};
 }
 
@@ -30,7 +32,9 @@ buffered_pair make_buffered(std::size_t max_buffer = 65536) {
 
 ANYIO_TEST_CASE("buffered stream: receive_exactly gathers several receives and keeps the rest",
                 "[streams][buffered]") {
-  auto [peer, s] = make_buffered();
+  auto peers_ = make_buffered();
+  auto& peer = peers_.peer;
+  auto& s = peers_.stream;
   std::string got;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> { got = co_await s.receive_exactly(8); });
@@ -50,7 +54,9 @@ ANYIO_TEST_CASE("buffered stream: receive_exactly gathers several receives and k
 
 ANYIO_TEST_CASE("buffered stream: receive_exactly at EOF is incomplete_read",
                 "[streams][buffered]") {
-  auto [peer, s] = make_buffered();
+  auto peers_ = make_buffered();
+  auto& peer = peers_.peer;
+  auto& s = peers_.stream;
   co_await peer->send("short");
   co_await peer->send_eof();
   auto msg = co_await message_of<anyio::incomplete_read>([&] { return s.receive_exactly(10); });
@@ -64,7 +70,9 @@ ANYIO_TEST_CASE("buffered stream: receive_exactly at EOF is incomplete_read",
 }
 
 ANYIO_TEST_CASE("buffered stream: receive_until splits records", "[streams][buffered]") {
-  auto [peer, s] = make_buffered();
+  auto peers_ = make_buffered();
+  auto& peer = peers_.peer;
+  auto& s = peers_.stream;
   co_await peer->send("one\ntwo\n\nthree");
   std::string r1 = co_await s.receive_until("\n", 100);
   std::string r2 = co_await s.receive_until("\n", 100);
@@ -77,7 +85,9 @@ ANYIO_TEST_CASE("buffered stream: receive_until splits records", "[streams][buff
 
 ANYIO_TEST_CASE("buffered stream: a delimiter split across receives is found",
                 "[streams][buffered]") {
-  auto [peer, s] = make_buffered();
+  auto peers_ = make_buffered();
+  auto& peer = peers_.peer;
+  auto& s = peers_.stream;
   std::string got;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> { got = co_await s.receive_until("\r\n\r\n", 100); });
@@ -95,7 +105,9 @@ ANYIO_TEST_CASE("buffered stream: a delimiter split across receives is found",
 
 ANYIO_TEST_CASE("buffered stream: receive_until past max_bytes is delimiter_not_found",
                 "[streams][buffered]") {
-  auto [peer, s] = make_buffered();
+  auto peers_ = make_buffered();
+  auto& peer = peers_.peer;
+  auto& s = peers_.stream;
   co_await peer->send("12345|rest");
   // A record of exactly max_bytes is fine.
   std::string fits = co_await s.receive_until("|", 5);
@@ -110,7 +122,9 @@ ANYIO_TEST_CASE("buffered stream: receive_until past max_bytes is delimiter_not_
 
 ANYIO_TEST_CASE("buffered stream: delimiter_not_found while more keeps arriving",
                 "[streams][buffered]") {
-  auto [peer, s] = make_buffered();
+  auto peers_ = make_buffered();
+  auto& peer = peers_.peer;
+  auto& s = peers_.stream;
   bool not_found = false;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> {
@@ -127,7 +141,9 @@ ANYIO_TEST_CASE("buffered stream: delimiter_not_found while more keeps arriving"
 
 ANYIO_TEST_CASE("buffered stream: receive_until at EOF is incomplete_read",
                 "[streams][buffered]") {
-  auto [peer, s] = make_buffered();
+  auto peers_ = make_buffered();
+  auto& peer = peers_.peer;
+  auto& s = peers_.stream;
   co_await peer->send("no newline");
   co_await peer->aclose();
   auto msg = co_await message_of<anyio::incomplete_read>(
@@ -139,7 +155,9 @@ ANYIO_TEST_CASE("buffered stream: receive_until at EOF is incomplete_read",
 
 ANYIO_TEST_CASE("buffered stream: a cancelled receive_exactly keeps what arrived",
                 "[streams][buffered][cancel]") {
-  auto [peer, s] = make_buffered();
+  auto peers_ = make_buffered();
+  auto& peer = peers_.peer;
+  auto& s = peers_.stream;
   anyio::cancel_scope scope;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> {
@@ -158,7 +176,9 @@ ANYIO_TEST_CASE("buffered stream: a cancelled receive_exactly keeps what arrived
 
 ANYIO_TEST_CASE("buffered stream: a cancelled receive_until keeps what arrived",
                 "[streams][buffered][cancel]") {
-  auto [peer, s] = make_buffered();
+  auto peers_ = make_buffered();
+  auto& peer = peers_.peer;
+  auto& s = peers_.stream;
   bool timed_out = false;
   co_await peer->send("partial re");
   try {
@@ -175,7 +195,9 @@ ANYIO_TEST_CASE("buffered stream: a cancelled receive_until keeps what arrived",
 
 ANYIO_TEST_CASE("buffered stream: answering from the buffer is still a checkpoint",
                 "[streams][buffered][cancel]") {
-  auto [peer, s] = make_buffered();
+  auto peers_ = make_buffered();
+  auto& peer = peers_.peer;
+  auto& s = peers_.stream;
   co_await peer->send("abcdef");
   std::string first = co_await s.receive_exactly(1);
   REQUIRE(first == "a");
@@ -194,7 +216,9 @@ ANYIO_TEST_CASE("buffered stream: answering from the buffer is still a checkpoin
 
 ANYIO_TEST_CASE("buffered stream: aclose drops the buffer and closes the wrapped stream",
                 "[streams][buffered]") {
-  auto [peer, s] = make_buffered();
+  auto peers_ = make_buffered();
+  auto& peer = peers_.peer;
+  auto& s = peers_.stream;
   co_await peer->send("abc");
   std::string one = co_await s.receive_exactly(1);
   REQUIRE(one == "a");
@@ -211,7 +235,9 @@ ANYIO_TEST_CASE("buffered stream: bad arguments are usage errors", "[streams][bu
       [] { anyio::buffered_byte_receive_stream s(nullptr); });
   REQUIRE(null_inner.has_value());
   REQUIRE(null_inner->find("null") != std::string::npos);
-  auto [peer, s] = make_buffered();
+  auto peers_ = make_buffered();
+  auto& peer = peers_.peer;
+  auto& s = peers_.stream;
   co_await peer->send("x");
   auto empty = co_await message_of<anyio::usage_error>([&] { return s.receive_until("", 10); });
   REQUIRE(empty.has_value());

@@ -27,7 +27,9 @@ std::string pattern(std::size_t n) {
 }  // namespace
 
 ANYIO_TEST_CASE("memory byte stream: bytes flow both ways", "[streams][memory_pair]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair();
+  auto ab_ = anyio::create_memory_byte_stream_pair();
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   co_await a->send("hello");
   co_await b->send(std::string_view("world!"));
   std::string got_b = co_await b->receive();
@@ -42,7 +44,9 @@ ANYIO_TEST_CASE("memory byte stream: bytes flow both ways", "[streams][memory_pa
 
 ANYIO_TEST_CASE("memory byte stream: receive waits for at least one byte",
                 "[streams][memory_pair]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair();
+  auto ab_ = anyio::create_memory_byte_stream_pair();
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   std::string got;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> { got = co_await b->receive(); });
@@ -55,7 +59,9 @@ ANYIO_TEST_CASE("memory byte stream: receive waits for at least one byte",
 
 ANYIO_TEST_CASE("memory byte stream: a send larger than the buffer completes as the reader drains",
                 "[streams][memory_pair]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair(100);
+  auto ab_ = anyio::create_memory_byte_stream_pair(100);
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   const std::string data = pattern(10000);
   std::string got;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
@@ -71,7 +77,9 @@ ANYIO_TEST_CASE("memory byte stream: a send larger than the buffer completes as 
 
 ANYIO_TEST_CASE("memory byte stream: send waits while the peer's buffer is full",
                 "[streams][memory_pair]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair(10);
+  auto ab_ = anyio::create_memory_byte_stream_pair(10);
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   bool sent = false;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> {
@@ -95,7 +103,9 @@ ANYIO_TEST_CASE("memory byte stream: send waits while the peer's buffer is full"
 
 ANYIO_TEST_CASE("memory byte stream: send_eof is end_of_stream after the buffered bytes",
                 "[streams][memory_pair]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair();
+  auto ab_ = anyio::create_memory_byte_stream_pair();
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   co_await a->send("last words");
   co_await a->send_eof();
   co_await a->send_eof();  // again: nothing more to do
@@ -116,7 +126,9 @@ ANYIO_TEST_CASE("memory byte stream: send_eof is end_of_stream after the buffere
 
 ANYIO_TEST_CASE("memory byte stream: send_eof wakes a waiting receiver",
                 "[streams][memory_pair]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair();
+  auto ab_ = anyio::create_memory_byte_stream_pair();
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   bool eof = false;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> {
@@ -130,7 +142,9 @@ ANYIO_TEST_CASE("memory byte stream: send_eof wakes a waiting receiver",
 
 ANYIO_TEST_CASE("memory byte stream: aclose is EOF for the peer's receive and broken for its send",
                 "[streams][memory_pair]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair();
+  auto ab_ = anyio::create_memory_byte_stream_pair();
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   co_await a->send("buffered");
   co_await b->send("lost");  // a never reads it
   co_await a->aclose();
@@ -148,7 +162,9 @@ ANYIO_TEST_CASE("memory byte stream: aclose is EOF for the peer's receive and br
 
 ANYIO_TEST_CASE("memory byte stream: own use after aclose is closed_resource_error",
                 "[streams][memory_pair]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair();
+  auto ab_ = anyio::create_memory_byte_stream_pair();
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   co_await b->send("unread");
   co_await a->aclose();
   auto on_receive = co_await message_of<anyio::closed_resource_error>([&] { return a->receive(); });
@@ -162,7 +178,9 @@ ANYIO_TEST_CASE("memory byte stream: own use after aclose is closed_resource_err
 
 ANYIO_TEST_CASE("memory byte stream: closing wakes the stream's own parked tasks",
                 "[streams][memory_pair]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair(4);
+  auto ab_ = anyio::create_memory_byte_stream_pair(4);
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   bool receive_closed = false;
   bool send_closed = false;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
@@ -186,7 +204,9 @@ ANYIO_TEST_CASE("memory byte stream: closing wakes the stream's own parked tasks
 
 ANYIO_TEST_CASE("memory byte stream: the peer closing wakes a blocked sender with broken",
                 "[streams][memory_pair]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair(4);
+  auto ab_ = anyio::create_memory_byte_stream_pair(4);
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   bool broken = false;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> {
@@ -200,7 +220,9 @@ ANYIO_TEST_CASE("memory byte stream: the peer closing wakes a blocked sender wit
 
 ANYIO_TEST_CASE("memory byte stream: two receivers at once is busy_resource_error",
                 "[streams][memory_pair]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair();
+  auto ab_ = anyio::create_memory_byte_stream_pair();
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   std::string first;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> { first = co_await b->receive(); });
@@ -219,7 +241,9 @@ ANYIO_TEST_CASE("memory byte stream: two receivers at once is busy_resource_erro
 
 ANYIO_TEST_CASE("memory byte stream: two senders at once is busy_resource_error",
                 "[streams][memory_pair]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair(2);
+  auto ab_ = anyio::create_memory_byte_stream_pair(2);
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> { co_await a->send("abcd"); });
     co_await settle();
@@ -233,7 +257,9 @@ ANYIO_TEST_CASE("memory byte stream: two senders at once is busy_resource_error"
 
 ANYIO_TEST_CASE("memory byte stream: a cancelled receive consumes nothing",
                 "[streams][memory_pair][cancel]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair();
+  auto ab_ = anyio::create_memory_byte_stream_pair();
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   anyio::cancel_scope parked;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> {
@@ -255,7 +281,9 @@ ANYIO_TEST_CASE("memory byte stream: a cancelled receive consumes nothing",
 
 ANYIO_TEST_CASE("memory byte stream: fail_after around a blocked receive leaves it usable",
                 "[streams][memory_pair][cancel]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair();
+  auto ab_ = anyio::create_memory_byte_stream_pair();
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   bool timed_out = false;
   try {
     co_await anyio::fail_after(10ms).run(
@@ -271,7 +299,9 @@ ANYIO_TEST_CASE("memory byte stream: fail_after around a blocked receive leaves 
 
 ANYIO_TEST_CASE("memory byte stream: a cancelled send may deliver part and the stream stays usable",
                 "[streams][memory_pair][cancel]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair(4);
+  auto ab_ = anyio::create_memory_byte_stream_pair(4);
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   anyio::cancel_scope scope;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> {
@@ -292,7 +322,9 @@ ANYIO_TEST_CASE("memory byte stream: a cancelled send may deliver part and the s
 
 ANYIO_TEST_CASE("memory byte stream: send and receive are schedule points",
                 "[streams][memory_pair][cancel]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair(1 << 20);
+  auto ab_ = anyio::create_memory_byte_stream_pair(1 << 20);
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   int other_steps = 0;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> {
@@ -318,7 +350,9 @@ ANYIO_TEST_CASE("memory byte stream: bad arguments are usage errors naming the p
       [] { (void)anyio::create_memory_byte_stream_pair(0); });
   REQUIRE(msg.has_value());
   REQUIRE(msg->find("max_buffer") != std::string::npos);
-  auto [a, b] = anyio::create_memory_byte_stream_pair();
+  auto ab_ = anyio::create_memory_byte_stream_pair();
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   co_await a->send("x");
   auto empty = co_await message_of<anyio::usage_error>(
       [&] { return b->receive(std::span<std::byte>()); });
@@ -330,7 +364,9 @@ ANYIO_TEST_CASE("memory byte stream: bad arguments are usage errors naming the p
 
 ANYIO_TEST_CASE("memory byte stream: an empty send is a checkpoint that sends nothing",
                 "[streams][memory_pair]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair();
+  auto ab_ = anyio::create_memory_byte_stream_pair();
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   co_await a->send("");
   co_await a->send("y");
   std::string got = co_await b->receive();

@@ -101,8 +101,12 @@ ANYIO_TEST_CASE("stapled stream: a null stream is a usage error", "[streams][sta
 }
 
 ANYIO_TEST_CASE("typed attributes: extra() sees through every wrapper", "[streams][attributes]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair();
-  auto [c, d] = anyio::create_memory_byte_stream_pair();
+  auto ab_ = anyio::create_memory_byte_stream_pair();
+  auto& a = ab_.first;
+  auto& b = ab_.second;
+  auto cd_ = anyio::create_memory_byte_stream_pair();
+  auto& c = cd_.first;
+  auto& d = cd_.second;
   std::string via_buffered;
   std::string via_text;
   {
@@ -119,8 +123,12 @@ ANYIO_TEST_CASE("typed attributes: extra() sees through every wrapper", "[stream
   auto plain_receive = std::make_unique<anyio::buffered_byte_receive_stream>(std::move(d));
   anyio::stapled_byte_stream send_tagged(std::move(tagged_send), std::move(plain_receive));
   REQUIRE(send_tagged.extra(tag_attribute) == "send");
-  auto [e, f] = anyio::create_memory_byte_stream_pair();
-  auto [g, h] = anyio::create_memory_byte_stream_pair();
+  auto ef_ = anyio::create_memory_byte_stream_pair();
+  auto& e = ef_.first;
+  auto& f = ef_.second;
+  auto gh_ = anyio::create_memory_byte_stream_pair();
+  auto& g = gh_.first;
+  auto& h = gh_.second;
   anyio::stapled_byte_stream both(
       std::make_unique<tagged_stream>(std::move(e), "send"),
       std::make_unique<anyio::buffered_byte_receive_stream>(
@@ -136,7 +144,9 @@ ANYIO_TEST_CASE("typed attributes: extra() sees through every wrapper", "[stream
 
 ANYIO_TEST_CASE("typed attributes: a missing attribute is an error naming it",
                 "[streams][attributes]") {
-  auto [a, b] = anyio::create_memory_byte_stream_pair();
+  auto ab_ = anyio::create_memory_byte_stream_pair();
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   auto plain = sync_test::sync_message_of<anyio::typed_attribute_lookup_error>(
       [&] { (void)a->extra(tag_attribute); });
   REQUIRE(plain.has_value());

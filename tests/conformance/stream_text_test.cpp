@@ -20,7 +20,9 @@ struct text_pair {
 };
 
 text_pair make_text() {
-  auto [a, b] = anyio::create_memory_byte_stream_pair();
+  auto ab_ = anyio::create_memory_byte_stream_pair();
+  auto& a = ab_.first;
+  auto& b = ab_.second;
   return {std::move(a), anyio::text_stream(std::move(b))};
 }
 
@@ -42,7 +44,9 @@ bool names_offset(const std::optional<std::system_error>& e, const std::string& 
 }  // namespace
 
 ANYIO_TEST_CASE("text stream: text goes both ways", "[streams][text]") {
-  auto [peer, t] = make_text();
+  auto peert_ = make_text();
+  auto& peer = peert_.peer;
+  auto& t = peert_.text;
   co_await t.send("héllo €");
   std::string raw = co_await stream_test::receive_n(*peer, 10);
   REQUIRE(raw == "h\xC3\xA9llo \xE2\x82\xAC");
@@ -53,7 +57,9 @@ ANYIO_TEST_CASE("text stream: text goes both ways", "[streams][text]") {
 
 ANYIO_TEST_CASE("text stream: a sequence split across receives is held back",
                 "[streams][text]") {
-  auto [peer, t] = make_text();
+  auto peert_ = make_text();
+  auto& peer = peert_.peer;
+  auto& t = peert_.text;
   std::vector<std::string> pieces;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> {
@@ -76,7 +82,9 @@ ANYIO_TEST_CASE("text stream: a sequence split across receives is held back",
 
 ANYIO_TEST_CASE("text stream: invalid UTF-8 is a system_error naming the offset",
                 "[streams][text]") {
-  auto [peer, t] = make_text();
+  auto peert_ = make_text();
+  auto& peer = peert_.peer;
+  auto& t = peert_.text;
   co_await peer->send("hello");
   std::string first = co_await t.receive();
   REQUIRE(first == "hello");
@@ -94,7 +102,9 @@ ANYIO_TEST_CASE("text stream: overlong forms, surrogates and too-large code poin
   const char* bad[] = {"\xC0\x80", "\xE0\x80\x80", "\xED\xA0\x80", "\xF4\x90\x80\x80",
                        "\xF8\x88\x80\x80", "\x80", "\xE2\x28\xA1"};
   for (const char* b : bad) {
-    auto [peer, t] = make_text();
+    auto peert_ = make_text();
+    auto& peer = peert_.peer;
+    auto& t = peert_.text;
     co_await peer->send(b);
     auto e = co_await receive_error(t);
     REQUIRE(names_offset(e, "0"));
@@ -103,7 +113,9 @@ ANYIO_TEST_CASE("text stream: overlong forms, surrogates and too-large code poin
 
 ANYIO_TEST_CASE("text stream: the stream ending inside a sequence is an error then EOF",
                 "[streams][text]") {
-  auto [peer, t] = make_text();
+  auto peert_ = make_text();
+  auto& peer = peert_.peer;
+  auto& t = peert_.text;
   co_await peer->send("ok\xE2\x82");
   std::string ok = co_await t.receive();
   REQUIRE(ok == "ok");
@@ -117,7 +129,9 @@ ANYIO_TEST_CASE("text stream: the stream ending inside a sequence is an error th
 
 ANYIO_TEST_CASE("text stream: sending invalid UTF-8 is an error and sends nothing",
                 "[streams][text]") {
-  auto [peer, t] = make_text();
+  auto peert_ = make_text();
+  auto& peer = peert_.peer;
+  auto& t = peert_.text;
   std::optional<std::system_error> e;
   try {
     co_await t.send("fine\xC3(");
@@ -139,7 +153,9 @@ ANYIO_TEST_CASE("text stream: sending invalid UTF-8 is an error and sends nothin
 
 ANYIO_TEST_CASE("text stream: a cancelled receive keeps a held-back sequence",
                 "[streams][text][cancel]") {
-  auto [peer, t] = make_text();
+  auto peert_ = make_text();
+  auto& peer = peert_.peer;
+  auto& t = peert_.text;
   co_await peer->send("\xE2\x82");
   bool timed_out = false;
   try {
@@ -155,7 +171,9 @@ ANYIO_TEST_CASE("text stream: a cancelled receive keeps a held-back sequence",
 }
 
 ANYIO_TEST_CASE("text stream: send_eof and aclose reach the peer", "[streams][text]") {
-  auto [peer, t] = make_text();
+  auto peert_ = make_text();
+  auto& peer = peert_.peer;
+  auto& t = peert_.text;
   co_await t.send("bye");
   co_await t.send_eof();
   std::string all = co_await stream_test::drain(*peer);
