@@ -242,6 +242,7 @@ class buffered_byte_receive_stream final : public byte_receive_stream {
   std::unique_ptr<byte_receive_stream> inner_;
   std::string buffer_;
   std::size_t start_ = 0;
+  bool receiving_ = false;  // a receive call is in progress (busy_resource_error)
 };
 
 /// UTF-8 text over a byte stream (anyio.streams.text.TextStream): a
@@ -261,7 +262,8 @@ class text_stream final : public virtual typed_attribute_provider {
 
  private:
   std::unique_ptr<byte_stream> inner_;
-  std::string pending_;  // an incomplete trailing sequence
+  std::string pending_;  // received, not yet returned: an incomplete or invalid sequence
+  std::uint64_t offset_ = 0;  // bytes returned so far, for error messages
 };
 
 /// A send stream and a receive stream as one byte_stream
