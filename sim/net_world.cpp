@@ -266,7 +266,8 @@ endpoint& world::create(net::kind k, bool unix_domain) {
   e->fd = next_fd_++;
   e->kind = k;
   e->unix_domain = unix_domain;
-  e->capacity = receive_buffer_;
+  // A UDP buffer holds a few of the largest datagrams whatever the draw.
+  e->capacity = k == kind::udp ? receive_buffer_ + 2 * max_datagram : receive_buffer_;
   if (unix_domain) e->local.family = e->remote.family = address_family::unix_domain;
   endpoint& ref = *e;
   fds_[ref.fd] = ref.id;

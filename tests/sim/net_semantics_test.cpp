@@ -390,8 +390,8 @@ TEST_CASE("net semantics: resolution of localhost and literals", "[sim][net]") {
       unknown = std::string(e.what()).find("example.invalid") != std::string::npos;
     }
     expect(unknown, "an unknown name is an error naming it");
-    auto names = co_await anyio::getnameinfo({anyio::address_family::ipv4, "127.0.0.1", 80},
-                                             false);
+    const anyio::socket_address loopback{anyio::address_family::ipv4, "127.0.0.1", 80};
+    auto names = co_await anyio::getnameinfo(loopback, false);
     expect(names.first == "localhost" && names.second == "80", "getnameinfo");
   }, 1);
 }
