@@ -78,6 +78,7 @@ class sim_backend final : public backend, private instrument {
   ~sim_backend() override;
 
   std::int64_t now() noexcept override { return now_; }
+  std::int64_t wall_clock_ns() noexcept override { return wall_clock_start_ns + now_; }
   bool wait_for_events(std::int64_t deadline) override;
   void poll_events() override {}
   std::size_t pick_next(const ready_view& ready) override;
