@@ -16,10 +16,15 @@
 #include <anyio/streams.hpp>
 #include <anyio/tls.hpp>
 
+#include <anyio/lowlevel.hpp>
+#include <anyio/task_group.hpp>
+
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,6 +78,9 @@ template <class Stream> class multi_listener final : public listener<Stream> {
 
  private:
   std::vector<std::unique_ptr<listener<Stream>>> listeners_;
+  // Connections accepted by more than one listener in the same race: handed
+  // out by the next accept() calls, so none is lost.
+  std::deque<std::unique_ptr<Stream>> pending_;
 };
 
 // -------------------------------------------------------------------- TCP
@@ -195,5 +203,50 @@ task<std::pair<std::string, std::string>> getnameinfo(socket_address address, bo
 /// wait_readable/wait_writable). Checkpoint: yes.
 task<> wait_readable(int fd);
 task<> wait_writable(int fd);
+
+// ------------------------------------------------------- multi_listener
+
+template <class Stream>
+multi_listener<Stream>::multi_listener(std::vector<std::unique_ptr<listener<Stream>>> listeners)
+    : listeners_(std::move(listeners)) {
+  if (listeners_.empty())
+    throw std::invalid_argument("anyio::multi_listener: needs at least one listener");
+}
+
+template <class Stream> task<std::unique_ptr<Stream>> multi_listener<Stream>::do_accept() {
+  if (!pending_.empty()) {
+    co_await checkpoint();
+    auto s = std::move(pending_.front());
+    pending_.pop_front();
+    co_return s;
+  }
+  if (listeners_.size() == 1) co_return co_await listeners_.front()->accept();
+  // Race one accept per listener; the first connection wins and the others'
+  // accepts are cancelled (a cancelled accept loses no connection).
+  std::unique_ptr<Stream> got;
+  co_await with_task_group([&](task_group& tg) -> task<> {
+    for (auto& l : listeners_)
+      tg.start_soon([&, lp = l.get()]() -> task<> {
+        auto s = co_await lp->accept();
+        if (got) {
+          pending_.push_back(std::move(s));
+        } else {
+          got = std::move(s);
+          tg.cancel_scope().cancel();
+        }
+      });
+    co_return;
+  });
+  co_return got;
+}
+
+template <class Stream> task<> multi_listener<Stream>::do_aclose() {
+  pending_.clear();
+  for (auto& l : listeners_) co_await l->aclose();
+}
+
+template <class Stream> std::any multi_listener<Stream>::find_attribute(const void* key) const {
+  return listeners_.front()->lookup_attribute(key);
+}
 
 }  // namespace anyio

@@ -64,6 +64,9 @@ class typed_attribute_provider {
     std::any v = find_attribute(&attr);
     return v.has_value() ? std::any_cast<T>(std::move(v)) : std::move(fallback);
   }
+  /// The untyped lookup behind extra(): what a wrapper calls on the object
+  /// it wraps to forward a key it does not know.
+  std::any lookup_attribute(const void* key) const { return find_attribute(key); }
 
  protected:
   ~typed_attribute_provider() = default;
@@ -225,7 +228,9 @@ class buffered_byte_receive_stream final : public byte_receive_stream {
   /// if the stream ends first.
   task<std::string> receive_until(std::string_view delimiter, std::size_t max_bytes);
   /// What is buffered and not yet returned.
-  std::string_view buffer() const noexcept { return {buffer_.data() + start_, buffer_.size() - start_}; }
+  std::string_view buffer() const noexcept {
+    return {buffer_.data() + start_, buffer_.size() - start_};
+  }
 
  protected:
   task<std::size_t> do_receive(std::span<std::byte> out) override;
