@@ -288,7 +288,7 @@ std::unique_ptr<tls_stream::state> make_state(std::unique_ptr<byte_stream> trans
   s->hostname = o.hostname;
   // sim: one recorded draw seeds this connection's randomness, so the run
   // replays; the draws of OpenSSL itself stay out of the trace.
-  if (k.backend_.name() == "sim")
+  if (k.backend_.name().starts_with("sim"))  // "sim seed 7"
     s->entropy.emplace(random_below(std::numeric_limits<std::uint64_t>::max(), "tls"));
   detail::entropy_scope scope(s->entropy_source());
   s->ssl = SSL_new(ctx.ctx);
@@ -439,7 +439,7 @@ std::any tls_stream::find_attribute(const void* key) const {
     return std::optional<std::string>(std::move(out));
   }
   if (!s.transport) return {};
-  return detail::tls_attribute_access::find(*s.transport, key);
+  return s.transport->lookup_attribute(key);
 }
 
 // ------------------------------------------------------------ tls_listener

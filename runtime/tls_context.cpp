@@ -144,10 +144,10 @@ void use_chain_and_key(SSL_CTX* ctx, const std::string& cert_pem, const std::str
   std::unique_ptr<EVP_PKEY, pkey_deleter> key(
       PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!key) config_error(who + ": key_pem holds no PEM private key");
+  if (X509_check_private_key(chain.front().get(), key.get()) != 1)
+    config_error(who + ": the private key does not match the certificate");
   if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1)
     config_error(who + ": the private key in key_pem was refused");
-  if (SSL_CTX_check_private_key(ctx) != 1)
-    config_error(who + ": the private key does not match the certificate");
 }
 
 void trust(SSL_CTX* ctx, const std::string& ca_pem, const std::string& what) {
