@@ -49,10 +49,10 @@ wire g_wire;
 anyio::task<> handshake_and_talk() {
   g_wire = {};
   auto transports = anyio::create_memory_byte_stream_pair(2048);
-  auto client_side = std::make_unique<recording_stream>(std::move(transports.first),
-                                                        &g_wire.from_client);
-  auto server_side = std::make_unique<recording_stream>(std::move(transports.second),
-                                                        &g_wire.from_server);
+  auto client_side =
+      std::make_unique<recording_stream>(std::move(transports.first), &g_wire.from_client);
+  auto server_side =
+      std::make_unique<recording_stream>(std::move(transports.second), &g_wire.from_server);
   auto server_ctx = tls_test::server_context(tls_test::certs().server);
   auto client_ctx = tls_test::client_context();
   std::unique_ptr<anyio::tls_stream> server;

@@ -21,7 +21,8 @@ inline constexpr anyio::typed_attribute<std::string> listener_name{"tls_test::li
 /// Connections handed over through a memory object stream.
 class memory_listener final : public anyio::listener<anyio::byte_stream> {
  public:
-  explicit memory_listener(anyio::memory_object_receive_stream<std::unique_ptr<anyio::byte_stream>> rx)
+  explicit memory_listener(
+      anyio::memory_object_receive_stream<std::unique_ptr<anyio::byte_stream>> rx)
       : rx_(std::move(rx)) {}
 
  protected:
@@ -49,8 +50,10 @@ struct server_log {
 }  // namespace
 
 ANYIO_TEST_CASE("tls listener: a failed handshake does not stop serve()", "[tls]") {
-  auto [tx, rx] = anyio::create_memory_object_stream<std::unique_ptr<anyio::byte_stream>>(4);
-  anyio::tls_listener listener(std::make_unique<memory_listener>(std::move(rx)),
+  // No structured bindings: clang 14 cannot capture them in the lambdas below.
+  auto handoff = anyio::create_memory_object_stream<std::unique_ptr<anyio::byte_stream>>(4);
+  auto& tx = handoff.send;
+  anyio::tls_listener listener(std::make_unique<memory_listener>(std::move(handoff.receive)),
                                tls_test::server_context(certs().server));
   REQUIRE(listener.extra(anyio::tls_attribute::standard_compatible));
   REQUIRE(listener.extra(listener_name) == "memory");
@@ -102,8 +105,9 @@ ANYIO_TEST_CASE("tls listener: a failed handshake does not stop serve()", "[tls]
 }
 
 ANYIO_TEST_CASE("tls listener: accept returns a stream that handshakes on first use", "[tls]") {
-  auto [tx, rx] = anyio::create_memory_object_stream<std::unique_ptr<anyio::byte_stream>>(1);
-  anyio::tls_listener listener(std::make_unique<memory_listener>(std::move(rx)),
+  auto handoff = anyio::create_memory_object_stream<std::unique_ptr<anyio::byte_stream>>(1);
+  auto& tx = handoff.send;
+  anyio::tls_listener listener(std::make_unique<memory_listener>(std::move(handoff.receive)),
                                tls_test::server_context(certs().server), false);
   REQUIRE_FALSE(listener.extra(anyio::tls_attribute::standard_compatible));
   auto transports = anyio::create_memory_byte_stream_pair();
@@ -121,7 +125,7 @@ ANYIO_TEST_CASE("tls listener: accept returns a stream that handshakes on first 
   });
   REQUIRE(got == "first use");
   co_await listener.aclose();
-  bool closed = co_await sync_test::raises<anyio::closed_resource_error>(
-      [&] { return listener.accept(); });
+  bool closed =
+      co_await sync_test::raises<anyio::closed_resource_error>([&] { return listener.accept(); });
   REQUIRE(closed);
 }

@@ -78,16 +78,18 @@ ANYIO_TEST_CASE("tls rules: a cancelled send breaks the stream", "[tls]") {
   anyio::cancel_scope scope;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> {
-      co_await scope.run([&]() -> anyio::task<> { co_await p.client->send(std::string(100000, 'c')); });
+      co_await scope.run(
+          [&]() -> anyio::task<> { co_await p.client->send(std::string(100000, 'c')); });
     });
     co_await settle();
     scope.cancel();
   });
   REQUIRE(scope.cancelled_caught());
-  bool send_broken = co_await raises<anyio::broken_resource_error>([&] { return p.client->send("z"); });
+  bool send_broken =
+      co_await raises<anyio::broken_resource_error>([&] { return p.client->send("z"); });
   REQUIRE(send_broken);
-  bool receive_broken = co_await raises<anyio::broken_resource_error>(
-      [&] { return p.client->receive(); });
+  bool receive_broken =
+      co_await raises<anyio::broken_resource_error>([&] { return p.client->receive(); });
   REQUIRE(receive_broken);
   // Closing a broken stream still works (and closes the transport).
   co_await p.client->aclose();
@@ -114,11 +116,12 @@ ANYIO_TEST_CASE("tls rules: closing wakes a task parked in receive with closed_r
 ANYIO_TEST_CASE("tls rules: use after close is closed_resource_error", "[tls]") {
   auto p = co_await pair();
   co_await p.server->aclose();
-  bool send_closed = co_await raises<anyio::closed_resource_error>([&] { return p.server->send("a"); });
-  bool receive_closed = co_await raises<anyio::closed_resource_error>(
-      [&] { return p.server->receive(); });
-  bool unwrap_closed = co_await raises<anyio::closed_resource_error>(
-      [&] { return p.server->unwrap(); });
+  bool send_closed =
+      co_await raises<anyio::closed_resource_error>([&] { return p.server->send("a"); });
+  bool receive_closed =
+      co_await raises<anyio::closed_resource_error>([&] { return p.server->receive(); });
+  bool unwrap_closed =
+      co_await raises<anyio::closed_resource_error>([&] { return p.server->unwrap(); });
   REQUIRE(send_closed);
   REQUIRE(receive_closed);
   REQUIRE(unwrap_closed);

@@ -90,15 +90,15 @@ ANYIO_TEST_CASE("tls: handshake, then data both ways", "[tls]") {
 }
 
 ANYIO_TEST_CASE("tls: a megabyte each way at once arrives whole and in order", "[tls]") {
-  auto p = co_await tls_test::connected(tls_test::client_context(),
-                                        tls_test::server_context(certs().server),
-                                        {.max_buffer = 4096});
+  auto p = co_await tls_test::connected(
+      tls_test::client_context(), tls_test::server_context(certs().server), {.max_buffer = 4096});
   const std::string data = pattern(1 << 20);
   std::string at_server, at_client;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> { co_await p.client->send(data); });
     tg.start_soon([&]() -> anyio::task<> { co_await p.server->send(data); });
-    tg.start_soon([&]() -> anyio::task<> { at_client = co_await receive_n(*p.client, data.size()); });
+    tg.start_soon(
+        [&]() -> anyio::task<> { at_client = co_await receive_n(*p.client, data.size()); });
     at_server = co_await receive_n(*p.server, data.size());
   });
   REQUIRE(at_server == data);
@@ -125,8 +125,7 @@ ANYIO_TEST_CASE("tls: attributes of the connection", "[tls]") {
 }
 
 ANYIO_TEST_CASE("tls: ALPN picks the server's first protocol the client offers", "[tls]") {
-  auto p = co_await tls_test::connected(alpn_client("h2,http/1.1"),
-                                        alpn_server("http/1.1,h2"));
+  auto p = co_await tls_test::connected(alpn_client("h2,http/1.1"), alpn_server("http/1.1,h2"));
   auto at_client = p.client->extra(anyio::tls_attribute::alpn_protocol);
   auto at_server = p.server->extra(anyio::tls_attribute::alpn_protocol);
   REQUIRE(at_client.has_value());
@@ -159,8 +158,7 @@ ANYIO_TEST_CASE("tls: the transport's attributes are seen through TLS", "[tls]")
   REQUIRE_THROWS_AS(client->extra(nobody_has), anyio::typed_attribute_lookup_error);
 }
 
-ANYIO_TEST_CASE("tls: aclose sends close_notify, which the peer reads as end of stream",
-                "[tls]") {
+ANYIO_TEST_CASE("tls: aclose sends close_notify, which the peer reads as end of stream", "[tls]") {
   auto p = co_await tls_test::connected(tls_test::client_context(),
                                         tls_test::server_context(certs().server));
   co_await p.client->send("last words");
@@ -186,8 +184,7 @@ ANYIO_TEST_CASE("tls: without close_notify, a standard-compatible receiver sees 
                                         {.client_standard = false});
   REQUIRE_FALSE(p.client->extra(anyio::tls_attribute::standard_compatible));
   co_await p.client->aclose();
-  auto msg = co_await message_of<anyio::broken_resource_error>(
-      [&] { return p.server->receive(); });
+  auto msg = co_await message_of<anyio::broken_resource_error>([&] { return p.server->receive(); });
   REQUIRE(msg.has_value());
   CHECK_THAT(*msg, Catch::Contains("without close_notify"));
 }
@@ -217,8 +214,7 @@ ANYIO_TEST_CASE("tls: send_eof is refused (TLS has no half-close)", "[tls]") {
   REQUIRE(got == "still open");
 }
 
-ANYIO_TEST_CASE("tls: unwrap on both sides gives back the transports for plain bytes",
-                "[tls]") {
+ANYIO_TEST_CASE("tls: unwrap on both sides gives back the transports for plain bytes", "[tls]") {
   auto p = co_await tls_test::connected(tls_test::client_context(),
                                         tls_test::server_context(certs().server));
   co_await p.client->send("secret");

@@ -21,8 +21,8 @@ namespace {
 /// The client's error when the server presents `kp`.
 anyio::task<tls_test::handshake_result> against(tls_test::key_pair kp,
                                                 const char* hostname = "localhost") {
-  co_return co_await tls_test::handshake(tls_test::client_context(),
-                                         tls_test::server_context(kp), {.hostname = hostname});
+  co_return co_await tls_test::handshake(tls_test::client_context(), tls_test::server_context(kp),
+                                         {.hostname = hostname});
 }
 
 }  // namespace
@@ -32,7 +32,8 @@ ANYIO_TEST_CASE("tls verify: a self-signed certificate is refused, saying so", "
   CHECK_THAT(r.client_error, Catch::Contains("self-signed certificate"));
   CHECK_THAT(r.client_error, Catch::Contains("localhost"));
   // The client's alert tells the server why its handshake failed.
-  CHECK_THAT(r.server_error, Catch::Contains("TLS handshake failed"));
+  CHECK_THAT(r.server_error, Catch::Contains("the peer refused the connection"));
+  CHECK_THAT(r.server_error, Catch::Contains("unknown ca"));
   REQUIRE(r.streams.client == nullptr);
   REQUIRE(r.streams.server == nullptr);
 }
@@ -101,8 +102,8 @@ ANYIO_TEST_CASE("tls verify: bad certificates and keys are refused when the cont
   });
   REQUIRE(mismatch.has_value());
   CHECK_THAT(*mismatch, Catch::Contains("does not match"));
-  auto alpn = sync_message_of<anyio::tls_error>(
-      [&] { (void)anyio::tls_context::client({.alpn = {""}}); });
+  auto alpn =
+      sync_message_of<anyio::tls_error>([&] { (void)anyio::tls_context::client({.alpn = {""}}); });
   REQUIRE(alpn.has_value());
   CHECK_THAT(*alpn, Catch::Contains("ALPN"));
   co_return;
