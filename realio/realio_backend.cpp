@@ -5,6 +5,8 @@
 // only when that deadline changes. Asio handlers never run user code: they
 // complete operations, and the kernel decides what runs next. Asio stays in
 // this directory; no public header includes it.
+#include "net_support.hpp"
+
 #include <anyio/backend.hpp>
 #include <anyio/run.hpp>
 
@@ -22,7 +24,7 @@ namespace {
 
 class realio_backend final : public backend {
  public:
-  realio_backend() : ctx_(1), timer_(ctx_), guard_(asio::make_work_guard(ctx_)) {}
+  realio_backend() : ctx_(1), timer_(ctx_), guard_(asio::make_work_guard(ctx_)), network_(ctx_) {}
 
   std::int64_t now() noexcept override {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -59,6 +61,7 @@ class realio_backend final : public backend {
   std::uint32_t poll_interval() const noexcept override { return 64; }
   bool fifo() const noexcept override { return true; }
   std::string name() const override { return "realio"; }
+  detail::network* network() noexcept override { return &network_; }
 
  private:
   void arm(std::int64_t deadline) {
@@ -75,6 +78,7 @@ class realio_backend final : public backend {
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::int64_t armed_ = never;
   std::mt19937_64 entropy_{std::random_device{}()};
+  realio_network network_;
 };
 
 }  // namespace
