@@ -53,7 +53,7 @@ ANYIO_TEST_CASE("tls tcp: connect_tcp with .tls to a tls_listener on 127.0.0.1",
   REQUIRE(reply == "re: over tcp");
 }
 
-ANYIO_TEST_CASE("tls tcp: a refused certificate fails connect_tcp; the listener goes on",
+ANYIO_TEST_CASE("tls tcp: a refused certificate fails connect_tcp, and the listener goes on",
                 "[tls][net]") {
   auto listener = co_await tls_on_loopback();
   const std::uint16_t port = listener->extra(anyio::socket_attribute::local_port);
