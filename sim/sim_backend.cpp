@@ -9,6 +9,7 @@
 #include "sim_backend.hpp"
 
 #include <anyio/detail/assert.hpp>
+#include <anyio/detail/network.hpp>
 #include <anyio/errors.hpp>
 
 #include "trace_codec.hpp"
@@ -37,7 +38,33 @@ sim_backend::sim_backend(const options& opts, std::shared_ptr<recording> record,
   if (!opts_.trace_path.empty()) file_ = std::make_unique<trace_file>(opts_.trace_path);
 }
 
-sim_backend::~sim_backend() = default;
+sim_backend::~sim_backend() {
+  // A socket that outlives the run keeps the world alive, not the backend.
+  if (world_) world_->detach();
+}
+
+anyio::detail::network* sim_backend::network() noexcept {
+  if (!network_) {
+    world_ = std::make_shared<net::world>(static_cast<net::services&>(*this));
+    network_ = net::make_network(world_);
+  }
+  return network_.get();
+}
+
+void sim_backend::deliver_net() {
+  world_->deliver_due();
+  throw_if_diverged();
+}
+
+void sim_backend::net_trace(std::string_view op, std::string_view src, std::string_view dst,
+                            std::uint64_t bytes) {
+  if (!traced_) return;
+  codec::fragments reuse;
+  reuse.prefix = prefix_for(picks_, now_);
+  char* start = reserve(codec::net_size_bound(op, src, dst));
+  const line_origin origin{picks_, now_, 0, {}};
+  commit(start, codec::encode_net(start, reuse, op, src, dst, bytes), &origin);
+}
 
 std::string sim_backend::name() const { return "sim seed " + std::to_string(opts_.seed); }
 
@@ -55,16 +82,30 @@ void sim_backend::run_started() {
 
 bool sim_backend::wait_for_events(std::int64_t deadline) {
   throw_if_diverged();
+  if (world_ && world_->pending()) [[unlikely]] {
+    // A delivery due before the deadline comes first: the clock moves to it.
+    const std::int64_t at = world_->next_time();
+    if (at <= deadline) {
+      advance_clock(at);
+      deliver_net();
+      return true;
+    }
+  }
   if (deadline == never) return false;
+  advance_clock(deadline);
+  return true;
+}
+
+void sim_backend::advance_clock(std::int64_t to) {
   const std::int64_t limit = opts_.max_virtual_time.count();
-  if (limit > 0 && deadline > limit)
+  if (limit > 0 && to > limit)
     throw liveness_error("sim: virtual time would pass max_virtual_time (" +
                          anyio::detail::format_duration(limit) + ") at seed " +
                          std::to_string(opts_.seed) + ", step " + std::to_string(picks_) +
                          ": the program keeps waiting on timers");
-  if (deadline > now_) {
+  if (to > now_) {
     const std::int64_t from = now_;
-    now_ = deadline;
+    now_ = to;
     if (traced_) {
       kernel_event e{event_kind::clock};
       e.step = picks_;
@@ -73,7 +114,6 @@ bool sim_backend::wait_for_events(std::int64_t deadline) {
       emit(e);
     }
   }
-  return true;
 }
 
 std::size_t sim_backend::pick_next(const ready_view& ready) {

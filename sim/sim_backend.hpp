@@ -12,6 +12,7 @@
 #include <anyio/sim.hpp>
 #include <anyio/sim_trace.hpp>
 
+#include "net_world.hpp"
 #include "prng.hpp"
 #include "strategy.hpp"
 #include "trace_codec.hpp"
@@ -70,7 +71,7 @@ struct decision_record {
   std::size_t chosen = 0;              ///< index chosen
 };
 
-class sim_backend final : public backend, private instrument {
+class sim_backend final : public backend, private instrument, private net::services {
  public:
   sim_backend(const options& opts, std::shared_ptr<recording> record,
               std::shared_ptr<const expectation> expect, std::shared_ptr<const script> follow,
@@ -79,11 +80,15 @@ class sim_backend final : public backend, private instrument {
 
   std::int64_t now() noexcept override { return now_; }
   bool wait_for_events(std::int64_t deadline) override;
-  void poll_events() override {}
+  void poll_events() override {
+    if (world_ && world_->pending()) [[unlikely]]
+      deliver_net();
+  }
   std::size_t pick_next(const ready_view& ready) override;
   std::uint64_t random_below(std::uint64_t bound, std::string_view purpose) override;
   instrument* backend_instrument() noexcept override { return traced_ ? this : nullptr; }
   bool decisions_record_steps() const noexcept override { return true; }
+  anyio::detail::network* network() noexcept override;
   std::string name() const override;
   void run_started() override;
   void run_finished(const run_outcome& outcome) override;
@@ -102,6 +107,17 @@ class sim_backend final : public backend, private instrument {
 
  private:
   void on_event(const kernel_event& e) override;
+  // The simulated network (net_world.hpp): created at its first use, so a
+  // run without sockets draws nothing for it and its trace is unchanged.
+  std::int64_t net_now() noexcept override { return now_; }
+  std::uint64_t net_draw(std::uint64_t bound, std::string_view purpose) override {
+    return draw(bound, purpose);
+  }
+  void net_trace(std::string_view op, std::string_view src, std::string_view dst,
+                 std::uint64_t bytes) override;
+  void deliver_net();
+  /// Move the virtual clock to `to` (a clock line in the trace).
+  void advance_clock(std::int64_t to);
   void emit(const kernel_event& e);
   /// What a divergence message says a line belongs to.
   struct line_origin {
@@ -173,6 +189,8 @@ class sim_backend final : public backend, private instrument {
   std::optional<divergence> diverged_;
   std::string trace_failure_;
   run_outcome outcome_;
+  std::shared_ptr<net::world> world_;
+  std::unique_ptr<anyio::detail::network> network_;
 };
 
 }  // namespace anyio::sim::detail

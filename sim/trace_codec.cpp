@@ -302,6 +302,18 @@ char* encode_decide(char* p, const fragments& reuse, const std::uint64_t* ids, s
   return p;
 }
 
+char* encode_net(char* p, const fragments& reuse, std::string_view op, std::string_view src,
+                 std::string_view dst, std::uint64_t bytes) noexcept {
+  p = put_bytes(p, reuse.prefix.data(), reuse.prefix.size());
+  p = put(p, ",\"ev\":\"net\"");
+  p = string_field(p, ",\"op\":", op);
+  p = string_field(p, ",\"src\":", src);
+  p = string_field(p, ",\"dst\":", dst);
+  p = u64_field(p, ",\"bytes\":", bytes);
+  *p++ = '}';
+  return p;
+}
+
 char* encode_prefix(char* out, std::uint64_t step, std::int64_t time) noexcept {
   return prefix_fields(out, step, time);
 }

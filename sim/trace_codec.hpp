@@ -66,6 +66,15 @@ inline std::size_t decide_size_bound(std::size_t listed, const fragments& reuse)
 }
 char* encode_decide(char* out, const fragments& reuse, const std::uint64_t* ids, std::size_t listed,
                     std::uint64_t total, std::uint64_t chosen) noexcept;
+/// The line of a network delivery (the sim network's `net` event):
+/// `{"i":..,"t":..,"ev":"net","op":"data","src":"..","dst":"..","bytes":N}`.
+/// Sizes and endpoints only, never payload. `reuse.prefix` must be given.
+inline std::size_t net_size_bound(std::string_view op, std::string_view src,
+                                  std::string_view dst) noexcept {
+  return prefix_size_bound + 100 + 6 * (op.size() + src.size() + dst.size());
+}
+char* encode_net(char* out, const fragments& reuse, std::string_view op, std::string_view src,
+                 std::string_view dst, std::uint64_t bytes) noexcept;
 /// Replaces `out` with the line for one event (for tools and tests).
 void encode_event(std::string& out, const kernel_event& e);
 

@@ -192,6 +192,15 @@ void parse_event(const line_reader& r, trace_event& e) {
     if (e.bound == 0 || e.value >= e.bound) r.fail("value", "must be below 'bound'");
   } else if (k == "clock") {
     e.from = r.i64("from");
+  } else if (k == "net") {
+    e.op = r.str("op");
+    static constexpr const char* ops[] = {"syn",  "synack", "refused",  "data", "fin",
+                                          "rst", "window", "datagram", "drop"};
+    if (std::find(std::begin(ops), std::end(ops), e.op) == std::end(ops))
+      r.fail("op", "has unknown network operation \"" + e.op + "\"");
+    e.src = r.str("src");
+    e.dst = r.str("dst");
+    e.bytes = r.u64("bytes");
   } else if (k != "step" && k != "cancelled") {
     r.fail("ev", "has unknown event kind \"" + k + "\"");
   }

@@ -228,7 +228,9 @@ class buffered_byte_receive_stream final : public byte_receive_stream {
   /// if the stream ends first.
   task<std::string> receive_until(std::string_view delimiter, std::size_t max_bytes);
   /// What is buffered and not yet returned.
-  std::string_view buffer() const noexcept { return {buffer_.data() + start_, buffer_.size() - start_}; }
+  std::string_view buffer() const noexcept {
+    return {buffer_.data() + start_, buffer_.size() - start_};
+  }
 
  protected:
   task<std::size_t> do_receive(std::span<std::byte> out) override;
