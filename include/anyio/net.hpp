@@ -101,7 +101,17 @@ struct tcp_connect_options {
 /// Throws: connection_failed (every attempt failed; the message lists them),
 /// std::system_error (resolution failed), cancelled.
 task<std::unique_ptr<byte_stream>> connect_tcp(std::string host, std::uint16_t port,
-                                              tcp_connect_options options = {});
+                                              tcp_connect_options options);
+// The calls without options are overloads, not `options = {}` defaults: g++
+// 12 miscompiles a braced aggregate temporary with a destructor (a default
+// argument `= {}` is one) in a co_await expression — it destroys a
+// bitwise copy, freeing the strings inside twice. Callers passing options
+// on g++ 12 should name them (`const tcp_listener_options o{...};`) for the
+// same reason; clang is not affected.
+inline task<std::unique_ptr<byte_stream>> connect_tcp(std::string host, std::uint16_t port) {
+  tcp_connect_options options;
+  return connect_tcp(std::move(host), port, std::move(options));
+}
 
 struct tcp_listener_options {
   std::string local_host{};    ///< "" = every interface (both families)
@@ -114,7 +124,11 @@ struct tcp_listener_options {
 /// A listener on every address `local_host` resolves to (one listener, or a
 /// multi_listener over several). Throws std::system_error naming the address
 /// (address in use, not available).
-task<std::unique_ptr<socket_listener>> create_tcp_listener(tcp_listener_options options = {});
+task<std::unique_ptr<socket_listener>> create_tcp_listener(tcp_listener_options options);
+inline task<std::unique_ptr<socket_listener>> create_tcp_listener() {
+  tcp_listener_options options;  // named: see connect_tcp
+  return create_tcp_listener(std::move(options));
+}
 
 // ------------------------------------------------------------------- Unix
 
@@ -172,9 +186,19 @@ struct udp_options {
   bool reuse_port = false;
 };
 
-task<std::unique_ptr<udp_socket>> create_udp_socket(udp_options options = {});
+task<std::unique_ptr<udp_socket>> create_udp_socket(udp_options options);
 task<std::unique_ptr<connected_udp_socket>> create_connected_udp_socket(
-    std::string remote_host, std::uint16_t remote_port, udp_options options = {});
+    std::string remote_host, std::uint16_t remote_port, udp_options options);
+// Overloads rather than `= {}` defaults: see connect_tcp.
+inline task<std::unique_ptr<udp_socket>> create_udp_socket() {
+  udp_options options;
+  return create_udp_socket(std::move(options));
+}
+inline task<std::unique_ptr<connected_udp_socket>> create_connected_udp_socket(
+    std::string remote_host, std::uint16_t remote_port) {
+  udp_options options;
+  return create_connected_udp_socket(std::move(remote_host), remote_port, std::move(options));
+}
 
 // ------------------------------------------------------------- resolution
 
