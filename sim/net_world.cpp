@@ -70,11 +70,12 @@ void world::schedule(std::int64_t at, event e) {
 }
 
 void world::send_over_link(endpoint& e, event ev) {
-  // One link per direction is FIFO: nothing overtakes what was sent before.
-  const std::int64_t at = std::max(services_->net_now() + e.latency, e.last_arrival);
-  e.last_arrival = at;
+  // One link per direction is FIFO: a piece goes out when the previous one
+  // is sent, and the latency is the link's, so nothing overtakes.
+  const std::int64_t start = std::max(services_->net_now(), e.link_free);
+  e.link_free = start + static_cast<std::int64_t>(ev.payload.size());
   ev.latency = e.latency;
-  schedule(at, std::move(ev));
+  schedule(e.link_free + e.latency, std::move(ev));
 }
 
 void world::deliver_due() {
@@ -102,8 +103,7 @@ void world::wake(std::vector<op*>& list) noexcept {
 void world::reset_peer(std::uint64_t peer_id, const endpoint& from) {
   event r{ev::rst, peer_id, from.id, from.unix_domain, from.local, from.remote};
   r.latency = from.latency;
-  const std::int64_t at = std::max(services_->net_now() + from.latency, from.last_arrival);
-  schedule(at, std::move(r));
+  schedule(std::max(services_->net_now(), from.link_free) + from.latency, std::move(r));
 }
 
 void world::deliver(event& e) {

@@ -85,7 +85,8 @@ inline constexpr std::int64_t min_latency_ns = 10'000;
 inline constexpr std::int64_t max_latency_ns = 100'000;
 /// The largest UDP payload (IPv4: 65535 - 8 - 20).
 inline constexpr std::size_t max_datagram = 65507;
-/// A data piece is at most this long (loopback MTU order).
+/// A data piece is at most this long (loopback MTU order). Pieces of one
+/// send arrive at different times, so a receiver can see any split.
 inline constexpr std::size_t max_piece = 65536;
 /// Ephemeral ports (Linux's default net.ipv4.ip_local_port_range).
 inline constexpr std::uint16_t first_ephemeral_port = 32768;
@@ -117,7 +118,9 @@ struct endpoint {
   bool reset = false;          ///< an RST arrived
   bool eof_sent = false;       ///< send_eof() or close sent a FIN
   std::int64_t latency = 0;    ///< one way, to the peer
-  std::int64_t last_arrival = 0;  ///< keeps this endpoint's outgoing pieces in order
+  /// When the link out of this endpoint is free again: a piece takes one
+  /// virtual nanosecond per byte to send (about 1 GB/s), then the latency.
+  std::int64_t link_free = 0;
   int syn_tries = 0;
 
   // listener

@@ -79,6 +79,7 @@ class sim_backend final : public backend, private instrument, private net::servi
   ~sim_backend() override;
 
   std::int64_t now() noexcept override { return now_; }
+  std::int64_t wall_clock_ns() noexcept override { return wall_clock_start_ns + now_; }
   bool wait_for_events(std::int64_t deadline) override;
   void poll_events() override {
     if (world_ && world_->pending()) [[unlikely]]

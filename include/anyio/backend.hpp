@@ -69,6 +69,12 @@ class backend {
   /// Nanoseconds on this backend's clock (steady on realio, virtual on sim).
   virtual std::int64_t now() noexcept = 0;
 
+  /// The wall clock in nanoseconds since the Unix epoch, for what needs a
+  /// date (TLS certificate validity). realio: the system clock; sim:
+  /// sim::wall_clock_start_ns plus the virtual time, so a run checks dates
+  /// the same way whatever day it runs on.
+  virtual std::int64_t wall_clock_ns() noexcept = 0;
+
   /// Called when no task is ready: block until an I/O completion or until
   /// `deadline` (backend::never = no timer pending). The kernel calls it
   /// with `never` only while an I/O operation is in flight (else it is a

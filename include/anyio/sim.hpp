@@ -42,6 +42,11 @@ const char* to_string(strategy s) noexcept;
 /// "random", "fifo", "pct", "replay", "exhaustive"; throws std::invalid_argument otherwise.
 strategy strategy_from_string(const std::string& name);
 
+/// The simulated wall clock at virtual time 0 (2026-01-01T00:00:00Z): a run
+/// sees wall_clock_now() = this + the virtual time, whatever day it runs on,
+/// so certificate dates (TLS) replay. Tests make certificates valid then.
+inline constexpr std::int64_t wall_clock_start_ns = 1'767'225'600'000'000'000;
+
 struct options {
   std::uint64_t seed = 0;
   sim::strategy strategy = sim::strategy::random;

@@ -261,7 +261,8 @@ class text_stream final : public virtual typed_attribute_provider {
 
  private:
   std::unique_ptr<byte_stream> inner_;
-  std::string pending_;  // an incomplete trailing sequence
+  std::string pending_;  // received, not yet returned: an incomplete or invalid sequence
+  std::uint64_t offset_ = 0;  // bytes returned so far, for error messages
 };
 
 /// A send stream and a receive stream as one byte_stream

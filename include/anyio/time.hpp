@@ -33,6 +33,11 @@ inline clock::time_point current_time() {
   return clock::time_point(clock::duration(detail::current_time_ns("anyio::current_time()")));
 }
 
+/// The date and time on the running backend's wall clock: the system clock
+/// on realio; on sim sim::wall_clock_start_ns plus the virtual time (TLS
+/// checks certificate dates against it). Throws usage_error outside anyio::run().
+std::chrono::system_clock::time_point wall_clock_now();
+
 namespace detail {
 
 inline std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {

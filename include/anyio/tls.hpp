@@ -7,13 +7,18 @@
 // default; a refused certificate is a tls_error that says why (self-signed,
 // expired, wrong host). On sim, OpenSSL's randomness comes from the run's
 // seeded generator and certificate times are checked against the
-// simulation's wall clock, so a TLS run replays bit for bit.
+// simulation's wall clock, so a TLS run replays bit for bit. TLS has no
+// half-close (trio's SSLStream is not half-closeable): send_eof() is a
+// usage_error. docs/tls.md is the guide.
 #pragma once
 #include <anyio/streams.hpp>
 
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace anyio {
@@ -89,8 +94,19 @@ class tls_stream final : public byte_stream {
                                                 tls_context context,
                                                 tls_wrap_options options = {});
   ~tls_stream() override;
-  /// Send close_notify (and wait for the peer's), then return the transport.
+  /// Run the handshake now if it has not run yet (a stream accepted by
+  /// tls_listener handshakes on first use). Checkpoint: yes.
+  /// Throws: tls_error, broken_resource_error, cancelled.
+  task<> do_handshake();
+  /// Send close_notify, wait for the peer's, then return the transport for
+  /// plain use (STARTTLS in reverse). Bytes the peer sent after its
+  /// close_notify and that arrived with it are lost. Checkpoint: yes.
+  /// Throws: broken_resource_error, closed_resource_error, cancelled.
   task<std::unique_ptr<byte_stream>> unwrap();
+  /// A stream whose handshake runs on first use (tls_listener's accept).
+  static std::unique_ptr<tls_stream> wrap_lazily(std::unique_ptr<byte_stream> transport,
+                                                 tls_context context,
+                                                 tls_wrap_options options = {});
 
   struct state;
 
@@ -107,12 +123,25 @@ class tls_stream final : public byte_stream {
 };
 
 /// Wraps every accepted connection of a listener in TLS (anyio's
-/// TLSListener). A failed handshake is logged and does not stop serve().
+/// TLSListener). accept() returns a tls_stream whose handshake runs on first
+/// use (trio's SSLListener), so a slow client never holds up the next
+/// accept. serve() runs each handshake in the connection's own task; a
+/// failed handshake goes to the handshake error handler (default: one line
+/// on stderr) and neither reaches the handler nor stops serve().
 class tls_listener final : public listener<byte_stream> {
  public:
   template <class Stream>
   tls_listener(std::unique_ptr<listener<Stream>> inner, tls_context context,
                bool standard_compatible = true);
+
+  /// Like listener::serve, with each connection's handshake done before
+  /// `handler` runs (hides listener::serve: call it on a tls_listener).
+  task<> serve(handler_type handler, task_group* group = nullptr);
+  /// Called with each failed handshake's exception (tls_error,
+  /// broken_resource_error, end_of_stream) instead of the stderr line.
+  void set_handshake_error_handler(std::function<void(const std::exception&)> handler) {
+    on_handshake_error_ = std::move(handler);
+  }
 
  protected:
   task<std::unique_ptr<byte_stream>> do_accept() override;
@@ -120,11 +149,46 @@ class tls_listener final : public listener<byte_stream> {
   std::any find_attribute(const void* key) const override;
 
  private:
+  template <class Stream>
+  static task<std::unique_ptr<byte_stream>> accept_from(std::shared_ptr<listener<Stream>> l) {
+    co_return co_await l->accept();
+  }
+  template <class Stream> static task<> close(std::shared_ptr<listener<Stream>> l) {
+    co_await l->aclose();
+  }
+  static task<> handshake_then(std::function<void(const std::exception&)> on_error,
+                               handler_type handler, std::unique_ptr<byte_stream> stream);
+
   std::function<task<std::unique_ptr<byte_stream>>()> accept_inner_;
   std::function<task<>()> close_inner_;
   std::function<std::any(const void*)> find_inner_;
   tls_context context_;
   bool standard_compatible_;
+  std::function<void(const std::exception&)> on_handshake_error_{};
 };
+
+namespace detail {
+/// Reads another provider's protected find_attribute (a derived class may
+/// name the member, and a pointer to it reaches any provider), so TLS
+/// forwards what it does not answer to its transport or inner listener.
+struct tls_attribute_access : typed_attribute_provider {
+  static std::any find(const typed_attribute_provider& p, const void* key) {
+    return (p.*(&tls_attribute_access::find_attribute))(key);
+  }
+};
+}  // namespace detail
+
+template <class Stream>
+tls_listener::tls_listener(std::unique_ptr<listener<Stream>> inner, tls_context context,
+                           bool standard_compatible)
+    : context_(std::move(context)), standard_compatible_(standard_compatible) {
+  static_assert(std::is_base_of_v<byte_stream, Stream>, "tls_listener wraps byte streams");
+  std::shared_ptr<listener<Stream>> l(std::move(inner));
+  accept_inner_ = [l] { return accept_from(l); };
+  close_inner_ = [l] { return close(l); };
+  find_inner_ = [l](const void* key) {
+    return detail::tls_attribute_access::find(*l, key);
+  };
+}
 
 }  // namespace anyio

@@ -28,8 +28,9 @@ const char* const show_usage =
     "Prints a run as a timeline: the header (test, seed, strategy, how to replay), one line\n"
     "per event with its virtual time and step, each task in its own column, and the outcome\n"
     "(with the blocked tasks of a deadlock). Lines marked '*' are the scheduler's: clock\n"
-    "jumps, deadlines and random draws. TRACE '-' reads standard input. Given a sweep\n"
-    "summary (the --json file of a sweep, or a merge), prints its totals and failures.\n"
+    "jumps, deadlines, random draws and network deliveries. TRACE '-' reads standard\n"
+    "input. Given a sweep summary (the --json file of a sweep, or a merge), prints its\n"
+    "totals and failures.\n"
     "\n"
     "options:\n"
     "  --no-steps     leave out the plain 'runs' lines (one per scheduling step)\n"
@@ -299,6 +300,11 @@ std::pair<std::uint64_t, std::string> timeline::describe(const trace_event& e) {
   if (k == "draw")
     return {0, "* draw '" + quoted(e.purpose) + "': " + std::to_string(e.value) + " in [0, " +
                    std::to_string(e.bound) + ")"};
+  if (k == "net") {
+    std::string text = "* net " + quoted(e.op) + " " + quoted(e.src) + " -> " + quoted(e.dst);
+    if (e.bytes != 0) text += " (" + std::to_string(e.bytes) + " bytes)";
+    return {0, text};
+  }
   return {e.task, k};
 }
 

@@ -27,9 +27,9 @@ const char* const stats_usage =
 
 namespace {
 
-constexpr std::array<const char*, 11> kinds = {"spawn",  "step",   "park",     "wake",
+constexpr std::array<const char*, 12> kinds = {"spawn",  "step",   "park",     "wake",
                                                "cancel", "cancelled", "deadline", "exit",
-                                               "decide", "draw",   "clock"};
+                                               "decide", "draw",   "clock",    "net"};
 
 struct task_counts {
   std::string name;

@@ -5,6 +5,7 @@
 // schema with exactly the fields the encoder writes; the reader must require
 // each of those fields and reject each with a wrong type, naming it; and
 // every line of real runs must validate against the schema.
+#include <anyio/net.hpp>
 #include <anyio/sim_trace.hpp>
 #include <anyio/testing/catch.hpp>
 
@@ -214,6 +215,37 @@ anyio::task<> every_kind_body() {
 
 anyio::task<> deadlock_body() { co_await anyio::sleep_forever(); }
 
+// The simulated network's net lines (sim/net_world.cpp write them).
+std::string sample_net() {
+  const std::string prefix = "{\"i\":3,\"t\":5";
+  codec::fragments f;
+  f.prefix = prefix;
+  std::string line(codec::net_size_bound("data", "127.0.0.1:1", "127.0.0.1:2"), '\0');
+  line.resize(static_cast<std::size_t>(
+      codec::encode_net(line.data(), f, "data", "127.0.0.1:1", "127.0.0.1:2", 7) - line.data()));
+  return line;
+}
+
+// A connection, data both ways, EOF, and a datagram: net lines in a real run.
+anyio::task<> net_body() {
+  anyio::tcp_listener_options lo;
+  lo.local_host = "127.0.0.1";
+  auto listener = co_await anyio::create_tcp_listener(lo);
+  const std::uint16_t port = listener->extra(anyio::socket_attribute::local_port);
+  anyio::tcp_connect_options co;
+  auto c = co_await anyio::connect_tcp(std::string("127.0.0.1"), port, co);
+  auto s = co_await listener->accept();
+  co_await c->send("ping");
+  co_await c->send_eof();
+  char buf[16];
+  (void)co_await s->receive(std::span<char>(buf));
+  anyio::udp_options uo;
+  uo.local_host = "127.0.0.1";
+  auto u = co_await anyio::create_udp_socket(uo);
+  co_await u->send_to("d", u->extra(anyio::socket_attribute::local_address));
+  (void)co_await u->receive();
+}
+
 // Forty tasks ready at once: decide lines list 32 of them and "ready_total".
 anyio::task<> crowd_body() {
   co_await anyio::with_task_group([](anyio::task_group& tg) -> anyio::task<> {
@@ -262,7 +294,15 @@ TEST_CASE("schema: lists every event kind the encoder writes, with its fields",
     CHECK(optional == (name == "decide" ? std::set<std::string>{"ready_total"}
                                         : std::set<std::string>{}));
   }
-  REQUIRE(from_encoder.size() == 11);
+  {  // net lines come from codec::encode_net, not from a kernel event
+    const json* def = kind_schema("net");
+    REQUIRE(def != nullptr);
+    const json line = json::parse(sample_net());
+    CHECK(keys_of(line) == strings_of((*def)["required"]));
+    CHECK(schema().validate(line) == "");
+    from_encoder.insert("net");
+  }
+  REQUIRE(from_encoder.size() == 12);
   const json big = json::parse(sample_big_decide());
   CHECK(keys_of(big) == keys_of((*kind_schema("decide"))["properties"]));
   CHECK(big["ready"].size() == 32);
@@ -283,6 +323,7 @@ TEST_CASE("schema: the reader requires each field the schema requires", "[tool][
   std::vector<std::string> events;
   for (anyio::event_kind kind : encoder_kinds()) events.push_back(sample_event(kind));
   events.push_back(sample_big_decide());
+  events.push_back(sample_net());
   for (const std::string& line : events) {
     INFO("event line " << line);
     REQUIRE_FALSE(reader_field(line, position::event).has_value());
@@ -324,7 +365,8 @@ TEST_CASE("schema: every line of real runs validates", "[tool][schema]") {
   const run runs[] = {{every_kind_body, anyio::sim::strategy::random, "kinds.jsonl"},
                       {every_kind_body, anyio::sim::strategy::pct, "kinds-pct.jsonl"},
                       {deadlock_body, anyio::sim::strategy::fifo, "deadlock.jsonl"},
-                      {crowd_body, anyio::sim::strategy::random, "crowd.jsonl"}};
+                      {crowd_body, anyio::sim::strategy::random, "crowd.jsonl"},
+                      {net_body, anyio::sim::strategy::random, "net.jsonl"}};
   bool saw_ready_total = false;
   for (const run& r : runs) {
     anyio::sim::options opts;
@@ -344,7 +386,7 @@ TEST_CASE("schema: every line of real runs validates", "[tool][schema]") {
       if (j.contains("outcome") && !j.contains("ev")) outcomes_seen.insert(j["outcome"]);
     }
   }
-  CHECK(kinds_seen.size() == 11);  // the bodies above reach every kind
+  CHECK(kinds_seen.size() == 12);  // the bodies above reach every kind
   CHECK(outcomes_seen == std::set<std::string>{"passed", "failed", "deadlock"});
   CHECK(saw_ready_total);
 }
