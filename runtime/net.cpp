@@ -142,6 +142,13 @@ task<std::unique_ptr<byte_stream>> connect_tcp(std::string host, std::uint16_t p
               (failures[i] ? describe_error(failures[i]) : std::string("cancelled"));
     throw connection_failed(what);
   }
+  if (options.tls) {
+    // TLS over the connection (net.hpp: tcp_connect_options::tls); the
+    // options are named, not a braced temporary in the co_await (g++ 12).
+    tls_wrap_options wrap{options.tls_hostname.empty() ? host : options.tls_hostname,
+                          options.tls_standard_compatible};
+    co_return co_await tls_stream::wrap(std::move(winner), *options.tls, std::move(wrap));
+  }
   co_return std::unique_ptr<byte_stream>(std::move(winner));
 }
 
