@@ -76,6 +76,12 @@ class kernel {
 
   // Groups (task_group.cpp).
   void child_exited(task_record& t);
+  /// The start() state of a child that has not called started() yet.
+  start_state_base& take_start(task_record& t) noexcept;
+  std::vector<start_state_base*> starts_;  // pending start() calls
+  /// Every live task, in id (spawn) order, found through the scope tree:
+  /// each lives in its innermost scope's task list.
+  std::vector<task_record*> live_tasks() const;
 
   // lowlevel::task_handle (wait.cpp): a slot table filled only for tasks that
   // were asked for a handle, so spawning costs nothing extra.
@@ -103,8 +109,6 @@ class kernel {
   cancel_node root_scope_;
   task_record* current_ = nullptr;
   task_record* main_ = nullptr;
-  task_record* all_head_ = nullptr;  // live tasks in id order
-  task_record* all_tail_ = nullptr;
   std::exception_ptr cancelled_;     // one shared `cancelled` object
   std::uint64_t next_task_id_ = 1;
   std::uint64_t next_scope_id_ = 1;

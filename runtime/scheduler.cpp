@@ -124,7 +124,7 @@ run_outcome kernel::make_outcome(const std::exception_ptr& error) const {
       std::rethrow_exception(error);
     } catch (const deadlock_error&) {
       out.kind = "deadlock";
-      for (task_record* t = all_head_; t != nullptr; t = t->all_next)
+      for (task_record* t : live_tasks())
         out.blocked.push_back({t->id, t->name ? *t->name : "task-" + std::to_string(t->id),
                                t->state == task_state::parked && t->wait_what ? t->wait_what
                                                                               : "(not parked)"});
@@ -147,10 +147,6 @@ void kernel::spawn(task_record& t, std::coroutine_handle<> root, std::string nam
   t.state = task_state::ready;
   t.scope = t.spawn_scope = scope;
   link_task(*scope, t);
-  t.all_prev = all_tail_;
-  t.all_next = nullptr;
-  (all_tail_ ? all_tail_->all_next : all_head_) = &t;
-  all_tail_ = &t;
   ++live_tasks_;
   ready_.push_back(&t);
   emit(event_kind::spawn, &t, parent_id);
@@ -220,8 +216,9 @@ void task_record_construct(void* storage) noexcept {
 void task_record_destroy(task_record& t) noexcept { t.~task_record(); }
 
 void task_raised(task_record& t, std::exception_ptr error) noexcept {
-  t.exit_error = std::move(error);
-  t.exit_cancelled = is_cancelled(t.exit_error);
+  ANYIO_ASSERT(!t.error);  // a wake-up error is consumed as the task resumes
+  t.error = std::move(error);
+  t.exit_cancelled = is_cancelled(t.error);
 }
 
 std::uint64_t task_id(const task_record& t) noexcept { return t.id; }
@@ -237,17 +234,15 @@ void kernel::finalize(task_record& t) {
   ANYIO_ASSERT(t.scope == t.spawn_scope);
   ANYIO_ASSERT(t.outermost == nullptr);
   unlink_task(*t.scope, t);
-  (t.all_prev ? t.all_prev->all_next : all_head_) = t.all_next;
-  (t.all_next ? t.all_next->all_prev : all_tail_) = t.all_prev;
   --live_tasks_;
   if (t.handle_slot != 0) [[unlikely]]
     forget_handle(t);
   if (instrumented()) {
-    std::string outcome = t.exit_error ? describe_exception(t.exit_error) : std::string("ok");
-    emit(event_kind::task_exit, &t, 0, outcome, static_cast<bool>(t.exit_error));
+    std::string outcome = t.error ? describe_exception(t.error) : std::string("ok");
+    emit(event_kind::task_exit, &t, 0, outcome, static_cast<bool>(t.error));
   }
   if (&t == main_) {
-    main_error_ = t.exit_error;
+    main_error_ = t.error;
     main_done_ = true;
     main_ = nullptr;
   } else {
@@ -274,7 +269,7 @@ void kernel::expire_deadlines() {
 
 std::string kernel::describe_blocked() const {
   std::string out = "blocked tasks:";
-  for (task_record* t = all_head_; t != nullptr; t = t->all_next) {
+  for (task_record* t : live_tasks()) {
     out += "\n  task " + std::to_string(t->id) + " '" +
            (t->name ? *t->name : "task-" + std::to_string(t->id)) + "' waits on ";
     out += t->state == task_state::parked && t->wait_what ? t->wait_what : "(not parked)";
@@ -295,26 +290,48 @@ void kernel::teardown() noexcept {
   // Unlink before destroying: the destructors run below may cancel a scope or
   // wake a task, and nothing they reach may lead into a frame already gone.
   // With the tree and the group lists cut, cancel() only records the request.
+  std::vector<task_record*> tasks;
+  try {
+    tasks = live_tasks();
+  } catch (...) {
+    std::abort();  // out of memory while tearing down: nothing safe is left
+  }
   unlink_scope_tree();
-  for (task_record* t = all_head_; t != nullptr; t = t->all_next) {
+  starts_.clear();
+  for (task_record* t : tasks) {
     t->scope_prev = t->scope_next = nullptr;
     t->group = nullptr;
     t->group_prev = t->group_next = nullptr;
-    t->start = nullptr;
+    t->starting = false;
     t->abort = {};
     forget_handle(*t);
   }
-  // Children have larger ids than their parents: destroying from the tail
+  // Children have larger ids than their parents: destroying from the last
   // unwinds every task before the task whose group is waiting on it.
-  while (all_tail_ != nullptr) {
-    task_record* t = all_tail_;
-    all_tail_ = t->all_prev;
-    if (all_tail_ != nullptr) all_tail_->all_next = nullptr;
-    root_of(*t).destroy();
-  }
-  all_head_ = nullptr;
+  for (auto it = tasks.rbegin(); it != tasks.rend(); ++it) root_of(**it).destroy();
   live_tasks_ = 0;
   main_ = nullptr;
+}
+
+std::vector<task_record*> kernel::live_tasks() const {
+  std::vector<task_record*> out;
+  out.reserve(live_tasks_);
+  // Pre-order walk of the cancel tree without a stack (first_child,
+  // next_sibling, parent), gathering each scope's tasks.
+  const cancel_node* n = &root_scope_;
+  while (n != nullptr) {
+    for (task_record* t = n->tasks; t != nullptr; t = t->scope_next) out.push_back(t);
+    if (n->first_child != nullptr) {
+      n = n->first_child;
+      continue;
+    }
+    while (n != nullptr && n != &root_scope_ && n->next_sibling == nullptr) n = n->parent;
+    n = n == nullptr || n == &root_scope_ ? nullptr : n->next_sibling;
+  }
+  ANYIO_ASSERT(out.size() == live_tasks_);
+  std::sort(out.begin(), out.end(),
+            [](const task_record* a, const task_record* b) { return a->id < b->id; });
+  return out;
 }
 
 void kernel::unlink_scope_tree() noexcept {

@@ -12,6 +12,8 @@
 
 #include <anyio/errors.hpp>
 
+#include <cstdlib>
+
 namespace anyio::detail {
 
 namespace {
@@ -138,15 +140,31 @@ void group_destroyed(task_group_state& g) noexcept {
   ANYIO_ASSERT(k != nullptr && k->tearing_down_);
 }
 
+start_state_base& kernel::take_start(task_record& t) noexcept {
+  // Few starts are pending at once, and each is looked up once: a scan of a
+  // short vector costs less than a pointer in every task (bench/ w4).
+  ANYIO_ASSERT(t.starting);
+  t.starting = false;
+  for (std::size_t i = 0; i < starts_.size(); ++i) {
+    if (starts_[i]->child == &t) {
+      start_state_base& s = *starts_[i];
+      starts_[i] = starts_.back();
+      starts_.pop_back();
+      return s;
+    }
+  }
+  ANYIO_ASSERT(false && "a starting task without its start state");
+  std::abort();
+}
+
 void kernel::child_exited(task_record& t) {
   task_group_state& g = *t.group;
   unlink_child_task(g, t);
-  if (t.start != nullptr) {
-    start_state_base& s = *t.start;
-    t.start = nullptr;
+  if (t.starting) {
+    start_state_base& s = take_start(t);
     s.finished = true;
-    if (t.exit_error) {
-      s.error = t.exit_error;
+    if (t.error) {
+      s.error = t.error;
     } else if (s.started) {
       // started() came after the caller was cancelled (task_started): the
       // caller's start() is cancelled however the child ended (trio).
@@ -160,8 +178,8 @@ void kernel::child_exited(task_record& t) {
       }
     }
     reschedule(*s.waiter);
-  } else if (t.exit_error) {
-    record_failure(*this, g, t.exit_error, t, "task group: child raised");
+  } else if (t.error) {
+    record_failure(*this, g, t.error, t, "task group: child raised");
   }
   if (g.child_count == 0 && g.body_done) g.closed = true;
   if (g.child_count == 0 && g.parent_waiting) {
@@ -182,7 +200,8 @@ void start_begin(start_state_base& s, task_group_state& g, cancel_node& scope,
   // Until started(), the child is cancelled with the caller, not the group.
   k.spawn(child, root, std::move(name), caller.scope, caller.id);
   link_child_task(g, child);
-  child.start = &s;
+  child.starting = true;
+  k.starts_.push_back(&s);
 }
 
 void start_wait(start_state_base& s, task_record& t, std::coroutine_handle<> h) {
@@ -194,7 +213,7 @@ void start_wait(start_state_base& s, task_record& t, std::coroutine_handle<> h) 
 void task_started(start_state_base& s) {
   kernel& k = kernel::require("task_status::started()");
   task_record& child = *s.child;
-  ANYIO_ASSERT(child.start == &s);
+  ANYIO_ASSERT(child.starting);
   ANYIO_ASSERT(!s.started);
   s.started = true;
   // trio (TaskStatus.started): if the caller's scope is already cancelled,
@@ -204,7 +223,7 @@ void task_started(start_state_base& s) {
   // running after its caller gave up (anyio 4 cancels it too).
   if (kernel::node_cancelled(child.spawn_scope)) return;
   reparent(k, child, *s.group_scope);
-  child.start = nullptr;
+  ANYIO_ASSERT(&k.take_start(child) == &s);
   reschedule(*s.waiter);
 }
 

@@ -35,23 +35,23 @@ struct task_record {
   // The small fields share one word.
   task_state state = task_state::ready;
   bool abort_called = false;
-  bool exit_cancelled = false;        ///< exit_error is `cancelled`
+  bool exit_cancelled = false;        ///< the exit error is `cancelled`
+  bool starting = false;  ///< a start() child before started(): its state is in kernel::starts_
   std::uint32_t handle_slot = 0;      ///< 1 + index in the kernel's handle table, or 0
   cancel_node* scope = nullptr;        ///< innermost scope
   cancel_node* spawn_scope = nullptr;  ///< scope the task was spawned under
   cancel_node* outermost = nullptr;    ///< first scope it entered, while entered
   task_record* scope_prev = nullptr;   ///< links in scope->tasks
   task_record* scope_next = nullptr;
-  task_record* all_prev = nullptr;  ///< links in the kernel's list of live tasks
-  task_record* all_next = nullptr;
   function_ref<abort_result()> abort{};
   const char* wait_what = nullptr;
-  std::exception_ptr wake_error{};
-  std::exception_ptr exit_error{};
+  /// While the task lives, the error its next wake-up raises (consumed by
+  /// rethrow_wake_error as the task resumes); once it is done, its exit
+  /// error. One slot: the two are never live at once (bench/README.md, w4).
+  std::exception_ptr error{};
   task_group_state* group = nullptr;
   task_record* group_prev = nullptr;
   task_record* group_next = nullptr;
-  start_state_base* start = nullptr;  ///< set while a start() child has not started
 };
 
 /// The task's name as given, or empty when it was spawned unnamed and no

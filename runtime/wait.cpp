@@ -55,7 +55,7 @@ void reschedule(task_record& t, std::exception_ptr error) {
   t.abort = {};
   t.wait_what = nullptr;
   const bool with_error = static_cast<bool>(error);
-  t.wake_error = std::move(error);
+  t.error = std::move(error);
   t.state = task_state::ready;
   k.make_ready(t);
   k.emit(event_kind::wake, &t, 0, {}, with_error);
@@ -80,8 +80,8 @@ void raise_if_cancelled(task_record& t) {
 }
 
 void rethrow_wake_error(task_record& t) {
-  if (t.wake_error) [[unlikely]]
-    std::rethrow_exception(std::exchange(t.wake_error, nullptr));
+  if (t.error) [[unlikely]]
+    std::rethrow_exception(std::exchange(t.error, nullptr));
 }
 
 bool cancel_innermost_scope(task_record& t) noexcept {

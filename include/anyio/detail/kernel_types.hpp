@@ -86,7 +86,7 @@ struct idle_node {
 /// Room for the kernel's task_record (runtime/task_record.hpp, which checks
 /// these) inside each task's root frame: the record stays part of the frame,
 /// so a task costs no allocation of its own, yet its fields stay in runtime/.
-inline constexpr std::size_t task_record_size = 160;
+inline constexpr std::size_t task_record_size = 128;
 inline constexpr std::size_t task_record_align = 8;
 
 /// A task group's bookkeeping, next to its cancel scope.
