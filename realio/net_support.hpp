@@ -28,6 +28,20 @@
 
 namespace anyio::realio {
 
+/// Asio's OS errors carry Asio's own "asio.system" category, which does not
+/// compare equal to std::errc values; the rest of anyio (throw_io_error,
+/// callers testing e.code() == std::errc::...) expects the standard one.
+inline std::error_code os_error(const std::error_code& ec) noexcept {
+  if (ec && ec.category() == asio::error::get_system_category())
+    return {ec.value(), std::system_category()};
+  return ec;
+}
+
+/// std::system_error for `ec` (normalised), naming `what`.
+[[noreturn]] inline void throw_system(const std::error_code& ec, const std::string& what) {
+  throw std::system_error(os_error(ec), what);
+}
+
 /// One socket operation a task is parked on. `signal` is where cancel()
 /// emits: the socket's per-direction signal (receive, send: one at a time
 /// per stream, so the slot's memory is reused), or the operation's own.
@@ -46,7 +60,7 @@ class asio_op : public detail::io_operation {
     if (closed && ec == asio::error::operation_aborted && !cancel_requested())
       complete(make_error_code(errc::closed_resource), n);
     else
-      complete(ec, n);
+      complete(os_error(ec), n);
   }
 
   /// The owning socket is closing or going away: its signal is no longer
@@ -94,7 +108,8 @@ template <class T> struct op_allocator {
     }
     ::operator delete(p);
   }
-  template <class U> friend bool operator==(const op_allocator& a, const op_allocator<U>& b) noexcept {
+  template <class U>
+  friend bool operator==(const op_allocator& a, const op_allocator<U>& b) noexcept {
     return a.op == b.op;
   }
 };

@@ -22,7 +22,7 @@ asio::ip::address parse_ip(const socket_address& a, const std::string& what) {
   asio::ip::address address = asio::ip::make_address(a.host, ec);
   if (ec || (a.family == address_family::ipv4 && !address.is_v4()) ||
       (a.family == address_family::ipv6 && !address.is_v6()))
-    throw std::system_error(ec ? ec : std::make_error_code(std::errc::address_family_not_supported),
+    throw_system(ec ? ec : std::make_error_code(std::errc::address_family_not_supported),
                             what + ": not an IP address: '" + a.host + "'");
   return address;
 }
@@ -37,7 +37,7 @@ task<> realio_network::wait_fd(int fd, bool writable) {
   descriptor.assign(copy, ec);
   if (ec) {
     ::close(copy);
-    throw std::system_error(ec, what);
+    throw_system(ec, what);
   }
   own_signal_op op;
   auto start = [&] {

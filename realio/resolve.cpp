@@ -41,7 +41,7 @@ task<std::vector<addrinfo_entry>> lookup(asio::io_context& ctx, const std::strin
   auto start = [&] {
     auto done = [&op](const std::error_code& ec, typename resolver::results_type r) {
       op.results = std::move(r);
-      op.complete(ec);
+      op.complete(os_error(ec));
     };
     if (hints.family == address_family::ipv4)
       op.resolver.async_resolve(Protocol::v4(), host, service, flags, done);
@@ -51,7 +51,7 @@ task<std::vector<addrinfo_entry>> lookup(asio::io_context& ctx, const std::strin
       op.resolver.async_resolve(host, service, flags, done);
   };
   const std::error_code ec = co_await detail::run_io(op, start, what.c_str());
-  if (ec) throw std::system_error(ec, what);
+  if (ec) throw_system(ec, what);
   std::vector<addrinfo_entry> out;
   for (const auto& r : op.results) {
     addrinfo_entry e;
@@ -115,11 +115,11 @@ task<std::pair<std::string, std::string>> realio_network::name_info(socket_addre
   auto start = [&] {
     op.resolver.async_resolve(endpoint, [&op](const std::error_code& ec, auto r) {
       op.results = std::move(r);
-      op.complete(ec);
+      op.complete(os_error(ec));
     });
   };
   const std::error_code ec = co_await detail::run_io(op, start, what.c_str());
-  if (ec) throw std::system_error(ec, what);
+  if (ec) throw_system(ec, what);
   if (op.results.empty())
     throw std::system_error(asio::error::host_not_found, what);
   const auto& first = *op.results.begin();

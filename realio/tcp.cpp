@@ -128,16 +128,25 @@ template <class Protocol> class stream_impl final : public socket_stream {
     if (buffer.empty())
       throw std::invalid_argument("anyio::byte_receive_stream::receive(): empty buffer");
     busy_flag busy(receiving_);
+    const char* what = receive_what();
+    if (eof_) {
+      // No more can come after the peer's FIN, and Asio would not look again
+      // (it waits for an edge that never comes): answer from memory.
+      co_await checkpoint();
+      throw end_of_stream(what);
+    }
     asio_op op;
     op.signal = &receive_signal_;
     op_slot parked(receive_op_, op);
-    const char* what = receive_what();
     auto start = [&] {
       socket_.async_receive(asio::mutable_buffer(buffer.data(), buffer.size()), op_handler{&op});
     };
     const std::error_code ec = co_await detail::run_io(op, start, what);
     if (ec) {
-      if (ec == asio::error::eof) throw end_of_stream(what);
+      if (ec == asio::error::eof) {
+        eof_ = true;
+        throw end_of_stream(what);
+      }
       detail::throw_io_error(ec, what);
     }
     co_return op.transferred();
@@ -164,7 +173,7 @@ template <class Protocol> class stream_impl final : public socket_stream {
     std::error_code ec;
     socket_.shutdown(asio::socket_base::shutdown_send, ec);
     // ENOTCONN: the peer already reset the connection.
-    if (ec && ec != asio::error::not_connected) detail::throw_io_error(ec, send_what());
+    if (ec && ec != asio::error::not_connected) detail::throw_io_error(os_error(ec), send_what());
     co_await checkpoint();
   }
 
@@ -242,6 +251,7 @@ template <class Protocol> class stream_impl final : public socket_stream {
   bool receiving_ = false;
   bool sending_ = false;
   bool closed_ = false;
+  bool eof_ = false;  // the peer's FIN was read
 };
 
 template <class Protocol> class listener_impl final : public socket_listener {
@@ -313,10 +323,6 @@ template <class Protocol> class listener_impl final : public socket_listener {
   bool closed_ = false;
 };
 
-[[noreturn]] void throw_system(std::error_code ec, const std::string& what) {
-  throw std::system_error(ec, what);
-}
-
 }  // namespace
 
 std::unique_ptr<socket_stream> make_tcp_stream(asio::ip::tcp::socket socket,
@@ -324,7 +330,8 @@ std::unique_ptr<socket_stream> make_tcp_stream(asio::ip::tcp::socket socket,
   return std::make_unique<stream_impl<asio::ip::tcp>>(std::move(socket), remote);
 }
 
-std::unique_ptr<socket_stream> make_unix_stream(unix_proto::socket socket, std::string remote_path) {
+std::unique_ptr<socket_stream> make_unix_stream(unix_proto::socket socket,
+                                                std::string remote_path) {
   return std::make_unique<stream_impl<unix_proto>>(std::move(socket),
                                                    unix_proto::endpoint(remote_path));
 }
@@ -402,7 +409,8 @@ std::unique_ptr<socket_listener> realio_network::listen_tcp(const socket_address
   if (ec) throw_system(ec, what);
   const auto bound = acceptor.local_endpoint(ec);
   std::string accept_what = "accept on tcp " + to_socket_address(ec ? endpoint : bound).to_string();
-  return std::make_unique<listener_impl<asio::ip::tcp>>(std::move(acceptor), std::move(accept_what));
+  return std::make_unique<listener_impl<asio::ip::tcp>>(std::move(acceptor),
+                                                        std::move(accept_what));
 }
 
 std::unique_ptr<socket_listener> realio_network::listen_unix(const socket_address& local,

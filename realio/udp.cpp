@@ -222,13 +222,13 @@ udp::socket open_bound(asio::io_context& ctx, const socket_address& local, bool 
   udp::socket socket(ctx);
   std::error_code ec;
   socket.open(endpoint.protocol(), ec);
-  if (ec) throw std::system_error(ec, what);
+  if (ec) throw_system(ec, what);
   if (reuse_port) {
     socket.set_option(reuse_port_option(true), ec);
-    if (ec) throw std::system_error(ec, what + " (SO_REUSEPORT)");
+    if (ec) throw_system(ec, what + " (SO_REUSEPORT)");
   }
   socket.bind(endpoint, ec);
-  if (ec) throw std::system_error(ec, what);
+  if (ec) throw_system(ec, what);
   return socket;
 }
 
@@ -248,7 +248,7 @@ std::unique_ptr<connected_udp_socket> realio_network::open_connected_udp(
   udp::socket socket = open_bound(ctx_, *local, reuse_port);
   std::error_code ec;
   socket.connect(endpoint, ec);  // UDP: no packet, never blocks
-  if (ec) throw std::system_error(ec, what);
+  if (ec) throw_system(ec, what);
   return std::make_unique<connected_udp_impl>(std::move(socket), endpoint);
 }
 

@@ -195,10 +195,10 @@ task<std::unique_ptr<socket_listener>> create_tcp_listener(tcp_listener_options 
 task<std::unique_ptr<socket_stream>> connect_unix(std::string path) {
   static constexpr const char* api = "anyio::connect_unix()";
   try {
-    // Named, not a braced temporary in the co_await: g++ 12 frees the strings
-    // of such a temporary twice (see connect_tcp in net.hpp).
+    // A named address: g++ 12 copies a braced aggregate temporary that
+    // lives across a co_await bitwise (its string then frees a bad pointer).
     socket_address remote{address_family::unix_domain, path, 0};
-    co_return co_await net(api).connect(std::move(remote), std::nullopt);
+    co_return co_await net(api).connect(remote, std::nullopt);
   } catch (const std::system_error& e) {
     if (e.code().category() == error_category()) throw;
     throw std::system_error(e.code(), std::string(api) + ": connect to unix:" + path);

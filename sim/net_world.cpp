@@ -117,23 +117,7 @@ void world::deliver(event& e) {
     }
     case ev::syn: deliver_syn(e); return;
     case ev::datagram: deliver_datagram(e); return;
-    case ev::synack: {
-      trace("synack", e, 0);
-      endpoint* c = find(e.to);
-      if (c == nullptr || c->closed || !c->connecting) {
-        // The connecting socket is gone (a cancelled connect): reset the
-        // connection the listener made for it.
-        event r{ev::rst, e.from, e.to, e.unix_domain, e.dst, e.src};
-        r.latency = e.latency;
-        schedule(services_->net_now() + e.latency, std::move(r));
-        return;
-      }
-      c->connecting = false;
-      c->established = true;
-      c->peer = e.from;
-      wake(c->writers);
-      return;
-    }
+    case ev::synack: deliver_synack(e); return;
     case ev::refused: {
       trace("refused", e, 0);
       endpoint* c = find(e.to);
@@ -144,29 +128,7 @@ void world::deliver(event& e) {
       }
       return;
     }
-    case ev::data: {
-      trace("data", e, e.payload.size());
-      endpoint* t = find(e.to);
-      if (t != nullptr) t->in_flight -= std::min(t->in_flight, e.payload.size());
-      if (t == nullptr || t->closed) {
-        // Linux answers data for a closed socket with a reset.
-        endpoint* s = find(e.from);
-        if (s != nullptr && !s->closed && !s->reset) {
-          event r{ev::rst, e.from, e.to, e.unix_domain, e.dst, e.src};
-          r.latency = e.latency;
-          schedule(services_->net_now() + e.latency, std::move(r));
-        }
-        return;
-      }
-      if (t->reset) return;
-      if (t->read_pos == t->received.size()) {
-        t->received.clear();
-        t->read_pos = 0;
-      }
-      t->received += e.payload;
-      wake(t->readers);
-      return;
-    }
+    case ev::data: deliver_data(e); return;
     case ev::fin: {
       trace("fin", e, 0);
       endpoint* t = find(e.to);
@@ -192,6 +154,46 @@ void world::deliver(event& e) {
       return;
     }
   }
+}
+
+void world::deliver_synack(event& e) {
+  trace("synack", e, 0);
+  endpoint* c = find(e.to);
+  if (c == nullptr || c->closed || !c->connecting) {
+    // The connecting socket is gone (a cancelled connect): reset the
+    // connection the listener made for it.
+    event r{ev::rst, e.from, e.to, e.unix_domain, e.dst, e.src};
+    r.latency = e.latency;
+    schedule(services_->net_now() + e.latency, std::move(r));
+    return;
+  }
+  c->connecting = false;
+  c->established = true;
+  c->peer = e.from;
+  wake(c->writers);
+}
+
+void world::deliver_data(event& e) {
+  trace("data", e, e.payload.size());
+  endpoint* t = find(e.to);
+  if (t != nullptr) t->in_flight -= std::min(t->in_flight, e.payload.size());
+  if (t == nullptr || t->closed) {
+    // Linux answers data for a closed socket with a reset.
+    endpoint* s = find(e.from);
+    if (s != nullptr && !s->closed && !s->reset) {
+      event r{ev::rst, e.from, e.to, e.unix_domain, e.dst, e.src};
+      r.latency = e.latency;
+      schedule(services_->net_now() + e.latency, std::move(r));
+    }
+    return;
+  }
+  if (t->reset) return;
+  if (t->read_pos == t->received.size()) {
+    t->received.clear();
+    t->read_pos = 0;
+  }
+  t->received += e.payload;
+  wake(t->readers);
 }
 
 void world::deliver_syn(event& e) {
@@ -266,7 +268,8 @@ endpoint& world::create(net::kind k, bool unix_domain) {
   e->fd = next_fd_++;
   e->kind = k;
   e->unix_domain = unix_domain;
-  e->capacity = receive_buffer_;
+  // A UDP buffer holds a few of the largest datagrams whatever the draw.
+  e->capacity = k == kind::udp ? receive_buffer_ + 2 * max_datagram : receive_buffer_;
   if (unix_domain) e->local.family = e->remote.family = address_family::unix_domain;
   endpoint& ref = *e;
   fds_[ref.fd] = ref.id;

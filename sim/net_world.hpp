@@ -218,6 +218,8 @@ class world {
   void send_over_link(endpoint& e, event ev);
   void deliver(event& e);
   void deliver_syn(event& e);
+  void deliver_synack(event& e);
+  void deliver_data(event& e);
   void deliver_datagram(event& e);
   void trace(const char* op, const event& e, std::uint64_t bytes);
   void wake(std::vector<op*>& list) noexcept;

@@ -60,7 +60,8 @@ class sim_network final : public anyio::detail::network {
     bool waited = false;
     for (;;) {
       endpoint* e = world_->find_fd(fd);
-      if (e == nullptr) throw std::system_error(std::make_error_code(std::errc::bad_file_descriptor), what);
+      if (e == nullptr)
+        throw std::system_error(std::make_error_code(std::errc::bad_file_descriptor), what);
       if (e->closed) throw closed_resource_error(what);
       if (is_ready(*world_, *e, writable)) {
         if (!waited) co_await cancel_shielded_checkpoint();

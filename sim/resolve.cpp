@@ -78,7 +78,8 @@ task<std::vector<addrinfo_entry>> resolve(std::string host, std::uint16_t port,
 
 task<std::pair<std::string, std::string>> name_info(socket_address address, bool numeric) {
   co_await checkpoint();
-  if (address.family == address_family::unix_domain) co_return std::pair{address.host, std::string()};
+  if (address.family == address_family::unix_domain)
+    co_return std::pair{address.host, std::string()};
   std::string host = address.host;
   if (!numeric && (host == "127.0.0.1" || host == "::1")) host = "localhost";
   co_return std::pair{host, std::to_string(address.port)};

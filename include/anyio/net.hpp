@@ -102,12 +102,10 @@ struct tcp_connect_options {
 /// std::system_error (resolution failed), cancelled.
 task<std::unique_ptr<byte_stream>> connect_tcp(std::string host, std::uint16_t port,
                                               tcp_connect_options options);
-// The calls without options are overloads, not `options = {}` defaults: g++
-// 12 miscompiles a braced aggregate temporary with a destructor (a default
-// argument `= {}` is one) in a co_await expression — it destroys a
-// bitwise copy, freeing the strings inside twice. Callers passing options
-// on g++ 12 should name them (`const tcp_listener_options o{...};`) for the
-// same reason; clang is not affected.
+// The overloads without options pass a named object, not a default argument:
+// g++ 12 destroys a braced aggregate temporary (a `= {}` default argument,
+// or `f({.x = 1})`) in a co_await operand twice. Callers on g++ 12 should
+// likewise build options in a named variable.
 inline task<std::unique_ptr<byte_stream>> connect_tcp(std::string host, std::uint16_t port) {
   tcp_connect_options options;
   return connect_tcp(std::move(host), port, std::move(options));
@@ -126,7 +124,7 @@ struct tcp_listener_options {
 /// (address in use, not available).
 task<std::unique_ptr<socket_listener>> create_tcp_listener(tcp_listener_options options);
 inline task<std::unique_ptr<socket_listener>> create_tcp_listener() {
-  tcp_listener_options options;  // named: see connect_tcp
+  tcp_listener_options options;
   return create_tcp_listener(std::move(options));
 }
 
@@ -187,13 +185,12 @@ struct udp_options {
 };
 
 task<std::unique_ptr<udp_socket>> create_udp_socket(udp_options options);
-task<std::unique_ptr<connected_udp_socket>> create_connected_udp_socket(
-    std::string remote_host, std::uint16_t remote_port, udp_options options);
-// Overloads rather than `= {}` defaults: see connect_tcp.
 inline task<std::unique_ptr<udp_socket>> create_udp_socket() {
   udp_options options;
   return create_udp_socket(std::move(options));
 }
+task<std::unique_ptr<connected_udp_socket>> create_connected_udp_socket(
+    std::string remote_host, std::uint16_t remote_port, udp_options options);
 inline task<std::unique_ptr<connected_udp_socket>> create_connected_udp_socket(
     std::string remote_host, std::uint16_t remote_port) {
   udp_options options;

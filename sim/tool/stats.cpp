@@ -83,9 +83,10 @@ run_counts count(trace_reader& r) {
     const trace_event& e = *next;
     const std::size_t k = kind_index(e.kind);
     if (k < kinds.size()) ++c.per_kind[k];
-    // Every kind but deadline, draw and clock names a task (the reader
+    // Every kind but deadline, draw, clock and net names a task (the reader
     // checks it is there, though not that it is non-zero).
-    const bool has_task = e.kind != "deadline" && e.kind != "draw" && e.kind != "clock";
+    const bool has_task =
+        e.kind != "deadline" && e.kind != "draw" && e.kind != "clock" && e.kind != "net";
     task_counts scratch;
     task_counts* task = has_task ? &c.tasks[e.task] : &scratch;
     if (task->name.empty()) task->name = quoted(e.name, 80);

@@ -86,7 +86,7 @@ TEST_CASE("net semantics: no listener is connection refused", "[sim][net]") {
   });
 }
 
-TEST_CASE("net semantics: port 0 allocates distinct ports; a taken port is address in use",
+TEST_CASE("net semantics: port 0 allocates distinct ports and a taken port is address in use",
           "[sim][net]") {
   on_seeds([]() -> anyio::task<> {
     auto a = co_await listen_local();
@@ -155,7 +155,7 @@ TEST_CASE("net semantics: Unix sockets live in the run's namespace", "[sim][net]
   });
 }
 
-TEST_CASE("net semantics: UDP datagrams arrive whole; too large is EMSGSIZE", "[sim][net]") {
+TEST_CASE("net semantics: UDP datagrams arrive whole and too large is EMSGSIZE", "[sim][net]") {
   on_seeds([]() -> anyio::task<> {
     anyio::udp_options options;
     options.local_host = "127.0.0.1";
@@ -316,7 +316,7 @@ TEST_CASE("net semantics: a cancelled connect leaves no socket", "[sim][net]") {
   });
 }
 
-TEST_CASE("net semantics: two receivers is busy; close wakes a parked receiver", "[sim][net]") {
+TEST_CASE("net semantics: two receivers is busy and close wakes a parked receiver", "[sim][net]") {
   on_seeds([]() -> anyio::task<> {
     auto l = co_await listen_local();
     auto c = co_await connect_local(port_of(*l));
@@ -390,8 +390,8 @@ TEST_CASE("net semantics: resolution of localhost and literals", "[sim][net]") {
       unknown = std::string(e.what()).find("example.invalid") != std::string::npos;
     }
     expect(unknown, "an unknown name is an error naming it");
-    auto names = co_await anyio::getnameinfo({anyio::address_family::ipv4, "127.0.0.1", 80},
-                                             false);
+    const anyio::socket_address loopback{anyio::address_family::ipv4, "127.0.0.1", 80};
+    auto names = co_await anyio::getnameinfo(loopback, false);
     expect(names.first == "localhost" && names.second == "80", "getnameinfo");
   }, 1);
 }

@@ -260,3 +260,34 @@ TEST_CASE("net sim: a failing networked test shrinks and still fails the same wa
   }
   CHECK(replayed == r.message);
 }
+
+TEST_CASE("net sim: the reader checks net lines", "[sim][net][trace]") {
+  const std::string header =
+      R"({"format":"anyio-sim-trace","version":1,"test":"t","seed":0,"strategy":{"name":"random"},)"
+      R"("options":{"max_steps":0,"max_virtual_time_ns":0}})";
+  const std::string outcome = R"({"outcome":"passed","steps":0,"t":0})";
+  const auto parse = [&](const std::string& line) {
+    return anyio::sim::parse_trace(header + "\n" + line + "\n" + outcome + "\n", "net.jsonl");
+  };
+  const auto t = parse(R"({"i":0,"t":5,"ev":"net","op":"data","src":"127.0.0.1:1",)"
+                       R"("dst":"[::1]:2","bytes":7})");
+  REQUIRE(t.events.size() == 1);
+  CHECK(t.events[0].op == "data");
+  CHECK(t.events[0].src == "127.0.0.1:1");
+  CHECK(t.events[0].dst == "[::1]:2");
+  CHECK(t.events[0].bytes == 7);
+  std::string field;
+  try {
+    (void)parse(R"({"i":0,"t":5,"ev":"net","op":"teleport","src":"a","dst":"b","bytes":1})");
+  } catch (const anyio::sim::trace_error& e) {
+    field = e.field();
+  }
+  CHECK(field == "op");
+  field.clear();
+  try {
+    (void)parse(R"({"i":0,"t":5,"ev":"net","op":"data","src":"a","dst":"b"})");
+  } catch (const anyio::sim::trace_error& e) {
+    field = e.field();
+  }
+  CHECK(field == "bytes");
+}
