@@ -143,11 +143,10 @@ task<std::unique_ptr<byte_stream>> connect_tcp(std::string host, std::uint16_t p
     throw connection_failed(what);
   }
   if (options.tls) {
-    // TLS over the connection (net.hpp: tcp_connect_options::tls); the
-    // options are named, not a braced temporary in the co_await (g++ 12).
-    tls_wrap_options wrap{options.tls_hostname.empty() ? host : options.tls_hostname,
-                          options.tls_standard_compatible};
-    co_return co_await tls_stream::wrap(std::move(winner), *options.tls, std::move(wrap));
+    // Named, not a braced temporary in the co_await: g++ 12 destroys those twice.
+    tls_wrap_options wrap{.hostname = options.tls_hostname.empty() ? host : options.tls_hostname,
+                          .standard_compatible = options.tls_standard_compatible};
+    co_return co_await tls_stream::wrap(std::move(winner), *options.tls, wrap);
   }
   co_return std::unique_ptr<byte_stream>(std::move(winner));
 }

@@ -41,10 +41,14 @@ enum class ssl_op : std::uint8_t { handshake, read, write, shutdown };
 
 const char* op_name(ssl_op op) noexcept {
   switch (op) {
-    case ssl_op::handshake: return "handshake";
-    case ssl_op::read: return "receive";
-    case ssl_op::write: return "send";
-    case ssl_op::shutdown: return "close_notify";
+    case ssl_op::handshake:
+      return "handshake";
+    case ssl_op::read:
+      return "receive";
+    case ssl_op::write:
+      return "send";
+    case ssl_op::shutdown:
+      return "close_notify";
   }
   return "operation";
 }
@@ -95,8 +99,8 @@ struct tls_stream::state {
   tls_status status = tls_status::open;
   std::optional<detail::tls_entropy> entropy{};  // sim only
   lock handshake_lock{};
-  lock send_lock{};     // the transport's sending side
-  lock receive_lock{};  // the transport's receiving side
+  lock send_lock{};                 // the transport's sending side
+  lock receive_lock{};              // the transport's receiving side
   std::uint64_t receive_count = 0;  // transport receives so far
   std::vector<std::byte> scratch = std::vector<std::byte>(17 * 1024);
 
@@ -107,8 +111,7 @@ struct tls_stream::state {
 
   detail::tls_entropy* entropy_source() noexcept { return entropy ? &*entropy : nullptr; }
   void check_usable() const {
-    if (status == tls_status::closed)
-      throw closed_resource_error("the TLS stream is closed");
+    if (status == tls_status::closed) throw closed_resource_error("the TLS stream is closed");
     if (status == tls_status::broken)
       throw broken_resource_error(
           "the TLS stream is broken (an earlier operation failed, or a send was cancelled)");
@@ -127,10 +130,14 @@ int tls_stream::state::invoke(const ssl_call& c) {
   detail::entropy_scope scope(entropy_source());
   ERR_clear_error();
   switch (c.op) {
-    case ssl_op::handshake: return SSL_do_handshake(ssl);
-    case ssl_op::read: return SSL_read(ssl, c.buffer, c.size);
-    case ssl_op::write: return SSL_write(ssl, c.buffer, c.size);
-    case ssl_op::shutdown: return SSL_shutdown(ssl);
+    case ssl_op::handshake:
+      return SSL_do_handshake(ssl);
+    case ssl_op::read:
+      return SSL_read(ssl, c.buffer, c.size);
+    case ssl_op::write:
+      return SSL_write(ssl, c.buffer, c.size);
+    case ssl_op::shutdown:
+      return SSL_shutdown(ssl);
   }
   return -1;
 }
@@ -150,8 +157,8 @@ std::string tls_stream::state::failure_message(const ssl_call& c, int ssl_error)
   std::string msg = std::string("TLS ") + op_name(c.op) + " failed: ";
   const long verify = SSL_get_verify_result(ssl);
   if (verify != X509_V_OK) {
-    msg += std::string("the peer's certificate was refused: ") +
-           X509_verify_cert_error_string(verify);
+    msg +=
+        std::string("the peer's certificate was refused: ") + X509_verify_cert_error_string(verify);
     if (!server_side && !hostname.empty()) msg += " (connecting to \"" + hostname + "\")";
   } else if (unexpected_eof || (ssl_error == SSL_ERROR_SYSCALL && errors.empty()) ||
              ssl_error == SSL_ERROR_ZERO_RETURN) {
@@ -159,6 +166,8 @@ std::string tls_stream::state::failure_message(const ssl_call& c, int ssl_error)
                ? "the transport ended during the handshake"
                : "the transport ended without close_notify (a truncated stream; wrap with "
                  "standard_compatible = false to take that as end of stream)";
+  } else if (errors.find("alert") != std::string::npos) {
+    msg += "the peer refused the connection (" + errors + ")";  // e.g. it refused our certificate
   } else {
     msg += errors.empty() ? "SSL error " + std::to_string(ssl_error) : errors;
   }
@@ -288,7 +297,7 @@ std::unique_ptr<tls_stream::state> make_state(std::unique_ptr<byte_stream> trans
   s->hostname = o.hostname;
   // sim: one recorded draw seeds this connection's randomness, so the run
   // replays; the draws of OpenSSL itself stay out of the trace.
-  if (k.backend_.name() == "sim")
+  if (k.backend_.name().starts_with("sim"))  // "sim seed 7"
     s->entropy.emplace(random_below(std::numeric_limits<std::uint64_t>::max(), "tls"));
   detail::entropy_scope scope(s->entropy_source());
   s->ssl = SSL_new(ctx.ctx);
@@ -309,11 +318,9 @@ std::unique_ptr<tls_stream::state> make_state(std::unique_ptr<byte_stream> trans
   if (!ctx.server && !o.hostname.empty()) {
     const bool ip = is_ip_address(o.hostname);
     if (!ip) SSL_set_tlsext_host_name(s->ssl, o.hostname.c_str());  // SNI takes names only
-    if (ctx.verify &&
-        (ip ? X509_VERIFY_PARAM_set1_ip_asc(param, o.hostname.c_str())
-            : SSL_set1_host(s->ssl, o.hostname.c_str())) != 1)
-      throw tls_error("tls_stream::wrap(): cannot verify against host name \"" + o.hostname +
-                      "\"");
+    if (ctx.verify && (ip ? X509_VERIFY_PARAM_set1_ip_asc(param, o.hostname.c_str())
+                          : SSL_set1_host(s->ssl, o.hostname.c_str())) != 1)
+      throw tls_error("tls_stream::wrap(): cannot verify against host name \"" + o.hostname + "\"");
   }
   return s;
 }
@@ -439,7 +446,7 @@ std::any tls_stream::find_attribute(const void* key) const {
     return std::optional<std::string>(std::move(out));
   }
   if (!s.transport) return {};
-  return detail::tls_attribute_access::find(*s.transport, key);
+  return s.transport->lookup_attribute(key);
 }
 
 // ------------------------------------------------------------ tls_listener

@@ -39,8 +39,7 @@ int entropy_bytes(unsigned char* out, int num) {
   // Straight to OpenSSL's DRBG: RAND_bytes would come back to this method.
   EVP_RAND_CTX* drbg = RAND_get0_private(nullptr);
   if (drbg == nullptr) return 0;
-  return EVP_RAND_generate(drbg, out, static_cast<std::size_t>(num), 0, 0, nullptr, 0) == 1 ? 1
-                                                                                            : 0;
+  return EVP_RAND_generate(drbg, out, static_cast<std::size_t>(num), 0, 0, nullptr, 0) == 1 ? 1 : 0;
 }
 int entropy_seed(const void*, int) { return 1; }
 int entropy_add(const void*, int, double) { return 1; }
@@ -117,7 +116,8 @@ using x509_ptr = std::unique_ptr<X509, x509_deleter>;
 }
 
 std::unique_ptr<BIO, bio_deleter> pem_bio(const std::string& pem) {
-  return std::unique_ptr<BIO, bio_deleter>(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  return std::unique_ptr<BIO, bio_deleter>(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
 }
 
 /// Every certificate in `pem`, in order; `what` names the option.
@@ -144,10 +144,10 @@ void use_chain_and_key(SSL_CTX* ctx, const std::string& cert_pem, const std::str
   std::unique_ptr<EVP_PKEY, pkey_deleter> key(
       PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!key) config_error(who + ": key_pem holds no PEM private key");
+  if (X509_check_private_key(chain.front().get(), key.get()) != 1)
+    config_error(who + ": the private key does not match the certificate");
   if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1)
     config_error(who + ": the private key in key_pem was refused");
-  if (SSL_CTX_check_private_key(ctx) != 1)
-    config_error(who + ": the private key does not match the certificate");
 }
 
 void trust(SSL_CTX* ctx, const std::string& ca_pem, const std::string& what) {

@@ -91,8 +91,14 @@ class tls_stream final : public byte_stream {
   /// Wrap `transport` and run the handshake. Throws tls_error (the
   /// certificate was refused, the handshake failed), cancelled.
   static task<std::unique_ptr<tls_stream>> wrap(std::unique_ptr<byte_stream> transport,
-                                                tls_context context,
-                                                tls_wrap_options options = {});
+                                                tls_context context, tls_wrap_options options);
+  /// wrap() with default options (a server, or a client that does not
+  /// verify). An overload, not a default argument: g++ 12 destroys a
+  /// default aggregate argument twice inside a co_await expression.
+  static task<std::unique_ptr<tls_stream>> wrap(std::unique_ptr<byte_stream> transport,
+                                                tls_context context) {
+    return wrap(std::move(transport), std::move(context), tls_wrap_options{});
+  }
   ~tls_stream() override;
   /// Run the handshake now if it has not run yet (a stream accepted by
   /// tls_listener handshakes on first use). Checkpoint: yes.
@@ -130,8 +136,9 @@ class tls_stream final : public byte_stream {
 /// on stderr) and neither reaches the handler nor stops serve().
 class tls_listener final : public listener<byte_stream> {
  public:
-  template <class Stream>
-  tls_listener(std::unique_ptr<listener<Stream>> inner, tls_context context,
+  /// `inner`: any listener<S> of byte streams (a socket_listener, ...).
+  template <class Listener>
+  tls_listener(std::unique_ptr<Listener> inner, tls_context context,
                bool standard_compatible = true);
 
   /// Like listener::serve, with each connection's handshake done before
@@ -167,28 +174,17 @@ class tls_listener final : public listener<byte_stream> {
   std::function<void(const std::exception&)> on_handshake_error_{};
 };
 
-namespace detail {
-/// Reads another provider's protected find_attribute (a derived class may
-/// name the member, and a pointer to it reaches any provider), so TLS
-/// forwards what it does not answer to its transport or inner listener.
-struct tls_attribute_access : typed_attribute_provider {
-  static std::any find(const typed_attribute_provider& p, const void* key) {
-    return (p.*(&tls_attribute_access::find_attribute))(key);
-  }
-};
-}  // namespace detail
-
-template <class Stream>
-tls_listener::tls_listener(std::unique_ptr<listener<Stream>> inner, tls_context context,
+template <class Listener>
+tls_listener::tls_listener(std::unique_ptr<Listener> inner, tls_context context,
                            bool standard_compatible)
     : context_(std::move(context)), standard_compatible_(standard_compatible) {
+  using Stream = typename Listener::stream_type;
+  static_assert(std::is_base_of_v<listener<Stream>, Listener>, "tls_listener wraps a listener");
   static_assert(std::is_base_of_v<byte_stream, Stream>, "tls_listener wraps byte streams");
   std::shared_ptr<listener<Stream>> l(std::move(inner));
   accept_inner_ = [l] { return accept_from(l); };
   close_inner_ = [l] { return close(l); };
-  find_inner_ = [l](const void* key) {
-    return detail::tls_attribute_access::find(*l, key);
-  };
+  find_inner_ = [l](const void* key) { return l->lookup_attribute(key); };
 }
 
 }  // namespace anyio
