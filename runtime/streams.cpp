@@ -225,10 +225,13 @@ task<> memory_byte_stream::do_send(std::span<const std::byte> data) {
     throw busy_resource_error(
         "memory byte stream: another task is already sending on this stream");
   out_.writing = true;
+  // The frame may outlive this stream when a failed run tears down: the
+  // guard keeps the pipe it resets alive.
   struct release {
+    std::shared_ptr<byte_pair_core> keep;
     byte_pipe& p;
     ~release() { p.writing = false; }
-  } guard{out_};
+  } guard{core_, out_};
   // Each round is a checkpoint; a send cancelled while parked keeps what it
   // delivered (the amount sent is unknown to the caller, as on a socket).
   for (;;) {
@@ -347,27 +350,46 @@ buffered_byte_receive_stream::buffered_byte_receive_stream(
 }
 
 task<> buffered_byte_receive_stream::fill() {
+  // Into a string of its own, not the buffer's tail: an aclose() while this
+  // waits may clear the buffer.
+  std::string chunk = co_await inner_->receive(fill_size);
   if (start_ != 0) {
     buffer_.erase(0, start_);
     start_ = 0;
   }
-  const std::size_t old = buffer_.size();
-  buffer_.resize(old + fill_size);
-  std::size_t n = 0;
-  try {
-    n = co_await inner_->receive(std::span<char>(buffer_.data() + old, fill_size));
-  } catch (...) {
-    buffer_.resize(old);
-    throw;
-  }
-  buffer_.resize(old + n);
+  buffer_ += chunk;
 }
+
+namespace {
+
+/// Marks a buffered stream's receive in progress for the call's duration.
+class receive_guard {
+ public:
+  receive_guard(bool& flag, const char* api) : flag_(flag) {
+    if (flag_) [[unlikely]]
+      throw busy_resource_error(std::string(api) +
+                                ": another task is already receiving on this stream");
+    flag_ = true;
+  }
+  receive_guard(const receive_guard&) = delete;
+  receive_guard& operator=(const receive_guard&) = delete;
+  // A failed run may destroy the frame after the stream: leave it alone then.
+  ~receive_guard() {
+    if (!detail::kernel_tearing_down()) flag_ = false;
+  }
+
+ private:
+  bool& flag_;
+};
+
+}  // namespace
 
 task<std::size_t> buffered_byte_receive_stream::do_receive(std::span<std::byte> out) {
   if (out.empty()) [[unlikely]]
     detail::throw_usage_error(
         "buffered_byte_receive_stream::receive(): the buffer is empty; give it room for at "
         "least one byte");
+  receive_guard busy(receiving_, "buffered_byte_receive_stream::receive()");
   if (start_ == buffer_.size()) co_return co_await inner_->receive(out);
   co_await checkpoint_if_cancelled();
   const std::size_t n = std::min(out.size(), buffer_.size() - start_);
@@ -385,6 +407,7 @@ task<> buffered_byte_receive_stream::do_aclose() {
 }
 
 task<std::string> buffered_byte_receive_stream::receive_exactly(std::size_t n) {
+  receive_guard busy(receiving_, "buffered_byte_receive_stream::receive_exactly()");
   co_await checkpoint_if_cancelled();
   bool waited = false;
   while (buffer_.size() - start_ < n) {
@@ -408,6 +431,7 @@ task<std::string> buffered_byte_receive_stream::receive_until(std::string_view d
   if (delimiter.empty()) [[unlikely]]
     detail::throw_usage_error("buffered_byte_receive_stream::receive_until(): the delimiter is "
                               "empty");
+  receive_guard busy(receiving_, "buffered_byte_receive_stream::receive_until()");
   co_await checkpoint_if_cancelled();
   bool waited = false;
   std::size_t from = 0;  // where the delimiter may start, relative to start_

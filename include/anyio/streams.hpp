@@ -242,6 +242,7 @@ class buffered_byte_receive_stream final : public byte_receive_stream {
   std::unique_ptr<byte_receive_stream> inner_;
   std::string buffer_;
   std::size_t start_ = 0;
+  bool receiving_ = false;  // a receive call is in progress (busy_resource_error)
 };
 
 /// UTF-8 text over a byte stream (anyio.streams.text.TextStream): a

@@ -245,3 +245,45 @@ ANYIO_TEST_CASE("buffered stream: bad arguments are usage errors", "[streams][bu
   std::string got = co_await s.receive_exactly(1);
   REQUIRE(got == "x");
 }
+
+ANYIO_TEST_CASE("buffered stream: two receivers at once is busy_resource_error",
+                "[streams][buffered]") {
+  auto peers_ = make_buffered();
+  auto& peer = peers_.peer;
+  auto& s = peers_.stream;
+  co_await peer->send("abc");
+  std::string got;
+  co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+    tg.start_soon([&]() -> anyio::task<> { got = co_await s.receive_exactly(5); });
+    co_await settle();  // "abc" buffered, waiting for two more
+    auto on_exactly = co_await message_of<anyio::busy_resource_error>(
+        [&] { return s.receive_exactly(1); });
+    REQUIRE(on_exactly.has_value());
+    REQUIRE(on_exactly->find("receive_exactly") != std::string::npos);
+    bool on_until = co_await raises<anyio::busy_resource_error>(
+        [&] { return s.receive_until("c", 10); });
+    REQUIRE(on_until);
+    bool on_receive = co_await raises<anyio::busy_resource_error>([&] { return s.receive(); });
+    REQUIRE(on_receive);
+    REQUIRE(s.buffer() == "abc");  // the refused calls took nothing
+    co_await peer->send("de");
+  });
+  REQUIRE(got == "abcde");
+}
+
+ANYIO_TEST_CASE("buffered stream: aclose while a receive waits", "[streams][buffered]") {
+  auto peers_ = make_buffered();
+  auto& peer = peers_.peer;
+  auto& s = peers_.stream;
+  co_await peer->send("ab");
+  bool closed = false;
+  co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+    tg.start_soon([&]() -> anyio::task<> {
+      closed = co_await raises<anyio::closed_resource_error>([&] { return s.receive_exactly(4); });
+    });
+    co_await settle();
+    co_await s.aclose();
+  });
+  REQUIRE(closed);
+  REQUIRE(s.buffer().empty());
+}
