@@ -247,6 +247,7 @@ nlohmann::ordered_json describe(const workload& w) {
   j["name"] = w.name;
   j["label"] = w.label;
   j["unit"] = w.unit;
+  if (w.bytes_per_op > 0) j["bytes_per_op"] = w.bytes_per_op;
   j["ops"] = w.ops;
   nlohmann::ordered_json t = nlohmann::ordered_json::object();
   if (w.goals.min_ratio_vs_asio > 0) t["min_ratio_vs_asio"] = w.goals.min_ratio_vs_asio;

@@ -42,6 +42,9 @@ struct workload {
   /// Each round is one repetition without warmup, so a memory figure
   /// (note_memory) is taken in a fresh process, before freed memory is reused.
   bool one_shot = false;
+  /// Bytes one op moves (a send of a throughput workload); when set, the
+  /// table adds a MB/s row (rate x bytes_per_op / 10^6).
+  double bytes_per_op = 0;
 };
 
 /// Register a workload; call from a namespace-scope initializer:
