@@ -7,9 +7,12 @@
 #include <anyio/errors.hpp>
 #include <anyio/lowlevel.hpp>
 #include <anyio/memory_stream.hpp>
+#include <anyio/net.hpp>
 #include <anyio/run.hpp>
 #include <anyio/sim.hpp>
+#include <anyio/streams.hpp>
 #include <anyio/sync.hpp>
 #include <anyio/task.hpp>
 #include <anyio/task_group.hpp>
 #include <anyio/time.hpp>
+#include <anyio/tls.hpp>

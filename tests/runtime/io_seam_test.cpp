@@ -26,6 +26,7 @@ std::vector<std::string> journal;
 class fake_backend final : public anyio::backend {
  public:
   std::int64_t now() noexcept override { return now_; }
+  std::int64_t wall_clock_ns() noexcept override { return now_; }
   bool wait_for_events(std::int64_t deadline) override {
     ++waits;
     if (throw_on_wait) {
