@@ -168,7 +168,9 @@ ANYIO_TEST_CASE("net tcp: two receivers at once is busy_resource_error", "[net][
   auto p = co_await net_test::connected_pair();
   std::string first;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
-    tg.start_soon([&]() -> anyio::task<> { first = co_await p.server->receive(); });
+    // Data may come in pieces: the first receiver reads until it has it all.
+    tg.start_soon(
+        [&]() -> anyio::task<> { first = co_await net_test::receive_exactly(*p.server, 13); });
     co_await anyio::testing::wait_all_tasks_blocked(10ms);
     auto busy =
         co_await message_of<anyio::busy_resource_error>([&] { return p.server->receive(); });
