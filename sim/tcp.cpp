@@ -192,8 +192,8 @@ task<std::unique_ptr<socket_stream>> connect_stream(std::shared_ptr<world> w,
                                                     socket_address remote,
                                                     std::optional<socket_address> local) {
   const bool unix_domain = remote.family == address_family::unix_domain;
-  const std::string what = std::string("connect to ") + (unix_domain ? "unix " : "tcp ") +
-                           world::format(remote);
+  const std::string what = unix_domain ? "connect to unix " + remote.host
+                                       : "connect to tcp " + world::format(remote);
   if (!unix_domain && remote.family != address_family::ipv4 &&
       remote.family != address_family::ipv6)
     throw std::system_error(std::make_error_code(std::errc::address_family_not_supported), what);
@@ -226,8 +226,8 @@ std::unique_ptr<socket_listener> listen_stream(std::shared_ptr<world> w, socket_
   endpoint& e = w->create(kind::stream, unix_domain);
   pending_endpoint guard(w, e);
   if (std::error_code ec = w->bind(e, local, reuse_port))
-    throw std::system_error(ec, std::string("listen on ") + (unix_domain ? "unix " : "tcp ") +
-                                    world::format(local));
+    throw std::system_error(ec, unix_domain ? "listen on unix " + local.host
+                                            : "listen on tcp " + world::format(local));
   w->listen(e, backlog);
   e.owned = true;
   auto l = std::make_unique<sim_listener>(w, e);
