@@ -6,6 +6,7 @@
 // scheduling and cancellation code. Backends include only this header and the
 // rest of include/anyio, never runtime/ internals.
 #pragma once
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -72,8 +73,12 @@ class backend {
   /// The wall clock in nanoseconds since the Unix epoch, for what needs a
   /// date (TLS certificate validity). realio: the system clock; sim:
   /// sim::wall_clock_start_ns plus the virtual time, so a run checks dates
-  /// the same way whatever day it runs on.
-  virtual std::int64_t wall_clock_ns() noexcept = 0;
+  /// the same way whatever day it runs on. Default: the system clock.
+  virtual std::int64_t wall_clock_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
 
   /// Called when no task is ready: block until an I/O completion or until
   /// `deadline` (backend::never = no timer pending). The kernel calls it
