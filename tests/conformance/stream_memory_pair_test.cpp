@@ -376,3 +376,70 @@ ANYIO_TEST_CASE("memory byte stream: an empty send is a checkpoint that sends no
   co_await scope.run([&]() -> anyio::task<> { co_await a->send(""); });
   REQUIRE(scope.cancelled_caught());
 }
+
+ANYIO_TEST_CASE("memory byte stream: destroying an end closes it", "[streams][memory_pair]") {
+  auto ab_ = anyio::create_memory_byte_stream_pair();
+  auto& a = ab_.first;
+  auto& b = ab_.second;
+  bool eof = false;
+  co_await a->send("sent before");
+  co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+    tg.start_soon([&]() -> anyio::task<> {
+      std::string got = co_await b->receive();
+      REQUIRE(got == "sent before");
+      eof = co_await raises<anyio::end_of_stream>([&] { return b->receive(); });
+    });
+    co_await settle();  // b read the bytes and waits for more
+    a.reset();
+  });
+  REQUIRE(eof);
+  bool broken = co_await raises<anyio::broken_resource_error>([&] { return b->send("x"); });
+  REQUIRE(broken);
+}
+
+namespace {
+
+/// Tasks wait forever on streams that live in the frames a failed run tears
+/// down (in any order): the teardown must neither crash nor touch freed state.
+anyio::task<> stuck_on_streams() {
+  auto ab_ = anyio::create_memory_byte_stream_pair(2);
+  auto& a = ab_.first;
+  auto& b = ab_.second;
+  auto unread = anyio::create_memory_byte_stream_pair(2);
+  anyio::buffered_byte_receive_stream buffered(std::move(b));
+  co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+    tg.start_soon(anyio::task_name("reader"), [&]() -> anyio::task<> {
+      (void)co_await buffered.receive_until("\n", 100);
+    });
+    tg.start_soon(anyio::task_name("writer"), [&]() -> anyio::task<> {
+      co_await a->send("no newline here");  // the reader drains it all
+      co_await unread.first->send("nobody reads this");  // waits forever
+    });
+    co_return;
+  });
+}
+
+std::optional<std::string> stuck_message(bool sim) {
+  try {
+    if (sim)
+      anyio::sim::run(stuck_on_streams, {.seed = 3});
+    else
+      anyio::run(stuck_on_streams);
+  } catch (const anyio::deadlock_error& e) {
+    return std::string(e.what());
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("memory byte stream: a deadlock names the stream waits and tears down cleanly",
+          "[streams][memory_pair]") {
+  for (bool sim : {false, true}) {
+    INFO((sim ? "sim" : "realio"));
+    auto message = stuck_message(sim);
+    REQUIRE(message.has_value());
+    CHECK_THAT(*message, Catch::Contains("'writer' waits on anyio::memory byte stream send"));
+    CHECK_THAT(*message, Catch::Contains("'reader' waits on anyio::memory byte stream receive"));
+  }
+}
