@@ -87,7 +87,7 @@ struct asio_bulk {
       if (ec) throw std::system_error(ec, "net_bulk asio: write");
       if (--left > 0) return send();
       sender.shutdown(tcp::socket::shutdown_send);
-      asio::async_read(sender, asio::buffer(&ack, 1), [this](asio::error_code rec, std::size_t) {
+      asio::async_read(sender, asio::buffer(&ack, 1), [](asio::error_code rec, std::size_t) {
         if (rec) throw std::system_error(rec, "net_bulk asio: acknowledgement");
         anyio_bench::end_measure();
       });
