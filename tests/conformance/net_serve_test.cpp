@@ -87,3 +87,16 @@ ANYIO_TEST_CASE_WITH("net serve: a thousand concurrent connections echo all thei
   co_await listener->aclose();
   CHECK(net_test::open_fds() == before);
 }
+
+ANYIO_TEST_CASE("net serve: serve without a group stops cleanly when cancelled after a connection",
+                "[net][serve]") {
+  auto listener = co_await net_test::local_listener();
+  const std::uint16_t port = net_test::port_of(*listener);
+  std::size_t verified = 0;
+  co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+    tg.start_soon([&]() -> anyio::task<> { co_await listener->serve(echo_until_eof); });
+    co_await echo_client(port, "one", verified);
+    tg.cancel_scope().cancel();  // serve's accept is parked again: cancelled, not an error
+  });
+  CHECK(verified == 1);
+}
