@@ -144,6 +144,9 @@ class kernel {
   bool decisions_record_steps_ = false;  // backend::decisions_record_steps()
   std::uint32_t poll_interval_ = 1;
   std::uint32_t since_poll_ = 0;
+  /// Steps left in the current pass (the tasks that were ready when it
+  /// began, trio's batch). A pass that ends with I/O in flight polls.
+  std::size_t pass_left_ = 0;
   bool fifo_ = false;
   bool main_done_ = false;
   std::exception_ptr main_error_;

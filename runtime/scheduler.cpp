@@ -178,14 +178,21 @@ void kernel::loop() {
       since_poll_ = 0;
       expire_deadlines();
       if (idle_primed && ready_.empty() && !idle_.empty()) wake_first_idle();
+      pass_left_ = ready_.size();
       continue;
     }
-    if (++since_poll_ >= poll_interval_) {
+    // Poll every poll_interval_ steps, and at the end of every pass while
+    // I/O is in flight (trio checks I/O once per batch): a task that stays
+    // ready — a sender whose sends all succeed at once — must not starve its
+    // peers' completions, or the peer's buffer fills and the sender stalls.
+    if (++since_poll_ >= poll_interval_ || (pass_left_ == 0 && io_count_ != 0)) {
       since_poll_ = 0;
       backend_.poll_events();
       expire_deadlines();
+      pass_left_ = ready_.size();
       if (ready_.empty()) continue;
     }
+    if (pass_left_ != 0) --pass_left_;
     const bool contested = ready_.size() > 1;
     std::size_t i = fifo_ ? 0 : backend_.pick_next(ready_);
     step(*ready_.take(i), contested);

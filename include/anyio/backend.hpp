@@ -100,7 +100,9 @@ class backend {
   /// generator, recorded in the trace and replayed; realio: real entropy.
   virtual std::uint64_t random_below(std::uint64_t bound, std::string_view purpose) = 0;
 
-  /// Poll for I/O every this many task steps while tasks stay ready.
+  /// Poll for I/O every this many task steps while tasks stay ready. The
+  /// kernel also polls at the end of every pass over the ready queue while
+  /// an operation is in flight, so a busy task cannot starve completions.
   virtual std::uint32_t poll_interval() const noexcept { return 1; }
 
   /// True when pick_next() is always 0 and need not be called.
