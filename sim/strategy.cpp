@@ -67,22 +67,28 @@ class pct_strategy final : public scheduler_strategy {
     // The step about to run is step+1; at a change point the task running it
     // drops below every initial priority (to the change point's index).
     auto cp = change_points_.find(step + 1);
-    if (cp != change_points_.end()) priorities_[ready.task_id(best)] = low_base_ - cp->second;
+    if (cp != change_points_.end()) {
+      ANYIO_ASSERT(low_base_ > static_cast<std::uint64_t>(cp->second));
+      priorities_[ready.task_id(best)] = low_base_ - cp->second;
+    }
     return best;
   }
 
  private:
   std::uint64_t priority(std::uint64_t id) {
-    auto it = priorities_.find(id);
-    if (it != priorities_.end()) return it->second;
-    // Initial priorities sit above every change-point priority (< depth).
-    std::uint64_t p = low_base_ + 1 + draw_(std::uint64_t{1} << 32, "pct.priority");
-    priorities_.emplace(id, p);
+    // Task ids count up from 1, so a vector indexed by id replaces a map
+    // lookup per ready task per step (pct scans every ready task).
+    if (id >= priorities_.size())
+      priorities_.resize(std::max<std::size_t>(id + 1, 2 * priorities_.size()));
+    std::uint64_t& p = priorities_[id];
+    // Initial priorities sit above every change-point priority (< depth);
+    // 0 means "not drawn yet" (every priority is at least 1).
+    if (p == 0) p = low_base_ + 1 + draw_(std::uint64_t{1} << 32, "pct.priority");
     return p;
   }
 
   draw_fn draw_;
-  std::map<std::uint64_t, std::uint64_t> priorities_;
+  std::vector<std::uint64_t> priorities_;  // by task id; 0 = not drawn
   std::map<std::uint64_t, int> change_points_;  // step -> change point index (1..d-1)
   std::uint64_t low_base_ = 0;
 };
