@@ -11,6 +11,7 @@ packages=(
   cmake ninja-build g++ clang python3 pkg-config  # toolchain (the stock image has these)
   libasio-dev catch2 nlohmann-json3-dev librapidcheck-dev libssl-dev libbenchmark-dev
   ccache libclang-rt-14-dev
+  parallel  # docs/distributed-sweeps.md's GNU parallel recipe, run by a test
 )
 
 missing=()
