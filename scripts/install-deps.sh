@@ -12,6 +12,7 @@ packages=(
   libasio-dev catch2 nlohmann-json3-dev librapidcheck-dev libssl-dev libbenchmark-dev
   ccache libclang-rt-14-dev
   parallel  # docs/distributed-sweeps.md's GNU parallel recipe, run by a test
+  doxygen   # the API reference, built by a test (docs/Doxyfile)
 )
 
 missing=()

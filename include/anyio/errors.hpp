@@ -235,4 +235,7 @@ std::pair<std::optional<exception_group>, std::optional<exception_group>> except
 
 }  // namespace anyio
 
+// Not API (lets std::error_code take anyio::errc): hidden from Doxygen.
+/// \cond
 template <> struct std::is_error_code_enum<anyio::errc> : std::true_type {};
+/// \endcond

@@ -136,7 +136,7 @@ class tls_stream final : public byte_stream {
 /// on stderr) and neither reaches the handler nor stops serve().
 class tls_listener final : public listener<byte_stream> {
  public:
-  /// `inner`: any listener<S> of byte streams (a socket_listener, ...).
+  /// `inner`: any `listener<S>` of byte streams (a socket_listener, ...).
   template <class Listener>
   tls_listener(std::unique_ptr<Listener> inner, tls_context context,
                bool standard_compatible = true);

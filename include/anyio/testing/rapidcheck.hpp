@@ -53,7 +53,7 @@ struct interleaving_result {
 
 /// Check that `body` passes under every interleaving RapidCheck generates
 /// (and shrinks). With --anyio-replay TRACE naming `name` (and RapidCheck's
-/// RC_PARAMS reproduce string, so *rc::gen draws repeat), replays the trace.
+/// RC_PARAMS reproduce string, so the generators draw the same), replays it.
 interleaving_result check_interleavings(const std::string& name, const sim::body_fn& body,
                                         const interleaving_options& opts = {});
 
