@@ -14,5 +14,6 @@
 #include <anyio/sync.hpp>
 #include <anyio/task.hpp>
 #include <anyio/task_group.hpp>
+#include <anyio/threads.hpp>
 #include <anyio/time.hpp>
 #include <anyio/tls.hpp>
