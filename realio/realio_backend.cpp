@@ -6,6 +6,7 @@
 // complete operations, and the kernel decides what runs next. Asio stays in
 // this directory; no public header includes it.
 #include "net_support.hpp"
+#include "signals.hpp"
 #include "threads.hpp"
 
 #include <anyio/backend.hpp>
@@ -33,7 +34,8 @@ class realio_backend final : public backend {
         timer_(ctx_),
         guard_(asio::make_work_guard(ctx_)),
         network_(ctx_),
-        threads_(ctx_) {}
+        threads_(ctx_),
+        signals_(ctx_) {}
 
   std::int64_t now() noexcept override {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -75,6 +77,7 @@ class realio_backend final : public backend {
   std::string name() const override { return "realio"; }
   detail::network* network() noexcept override { return &network_; }
   detail::threads* threads() noexcept override { return &threads_; }
+  detail::signals* signals() noexcept override { return &signals_; }
 
  private:
   void arm(std::int64_t deadline) {
@@ -93,6 +96,7 @@ class realio_backend final : public backend {
   std::mt19937_64 entropy_{std::random_device{}()};
   realio_network network_;
   realio_threads threads_;  // after ctx_: joined before the io_context goes
+  realio_signals signals_;
 };
 
 }  // namespace

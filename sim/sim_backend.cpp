@@ -56,6 +56,16 @@ anyio::detail::threads* sim_backend::threads() noexcept {
   return threads_.get();
 }
 
+anyio::detail::signals* sim_backend::signals() noexcept {
+  if (!signals_) signals_ = std::make_unique<sim_signals>(static_cast<event_services&>(*this));
+  return signals_.get();
+}
+
+void sim_backend::trace_event(const char* what, std::int64_t value) {
+  // A net line from the simulated world ("signal" from "world" to "process").
+  net_trace(what, "world", "process", static_cast<std::uint64_t>(value));
+}
+
 void sim_backend::schedule_event(std::int64_t at, std::function<void()> fn) {
   events_.emplace(std::make_pair(at, event_seq_++), std::move(fn));
 }

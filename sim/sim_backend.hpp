@@ -15,6 +15,7 @@
 #include "net_world.hpp"
 #include "prng.hpp"
 #include "strategy.hpp"
+#include "signals.hpp"
 #include "threads.hpp"
 #include "trace_codec.hpp"
 #include "trace_file.hpp"
@@ -99,6 +100,7 @@ class sim_backend final : public backend,
   bool decisions_record_steps() const noexcept override { return true; }
   anyio::detail::network* network() noexcept override;
   anyio::detail::threads* threads() noexcept override;
+  anyio::detail::signals* signals() noexcept override;
   std::string name() const override;
   void run_started() override;
   void run_finished(const run_outcome& outcome) override;
@@ -131,6 +133,7 @@ class sim_backend final : public backend,
   std::int64_t event_now() noexcept override { return now_; }
   void schedule_event(std::int64_t at, std::function<void()> fn) override;
   void deliver_events();
+  void trace_event(const char* what, std::int64_t value) override;
   /// Move the virtual clock to `to` (a clock line in the trace).
   void advance_clock(std::int64_t to);
   void emit(const kernel_event& e);
@@ -208,6 +211,7 @@ class sim_backend final : public backend,
   std::unique_ptr<anyio::detail::network> network_;
   std::map<std::pair<std::int64_t, std::uint64_t>, std::function<void()>> events_;
   std::uint64_t event_seq_ = 0;
+  std::unique_ptr<sim_signals> signals_;
   std::unique_ptr<sim_threads> threads_;  // last: its workers are joined first
 };
 

@@ -17,6 +17,8 @@ class event_services {
  public:
   virtual std::int64_t event_now() noexcept = 0;
   virtual void schedule_event(std::int64_t at, std::function<void()> fn) = 0;
+  /// A trace line for something the run's world did (a signal arrived).
+  virtual void trace_event(const char* what, std::int64_t value) = 0;
 
  protected:
   ~event_services() = default;

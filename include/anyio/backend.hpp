@@ -20,6 +20,7 @@ class instrument;
 namespace detail {
 class network;
 class threads;
+class signals;
 }
 
 /// How a run ended, as the kernel reports it to the backend (sim writes it
@@ -123,6 +124,9 @@ class backend {
 
   /// The worker threads this backend provides (detail/threads.hpp), or null.
   virtual detail::threads* threads() noexcept { return nullptr; }
+
+  /// The signals this backend delivers (detail/signals.hpp), or null.
+  virtual detail::signals* signals() noexcept { return nullptr; }
 
   /// Short name for messages: "realio" or "sim".
   virtual std::string name() const = 0;
