@@ -11,6 +11,7 @@
 
 #include <asio/post.hpp>
 
+#include <algorithm>
 #include <utility>
 
 namespace anyio::realio {
@@ -25,7 +26,7 @@ realio_threads::~realio_threads() {
     // A job still running was abandoned (or its run failed): a worker that
     // asks for a callback now gets broken_resource_error instead of waiting
     // forever for a loop that is gone.
-    for (const auto& job : active_) {
+    for (detail::thread_job* job : active_) {
       std::lock_guard<std::mutex> hold_job(job->mutex);
       job->orphaned = true;
       job->wake.notify_all();
@@ -40,18 +41,21 @@ realio_threads::~realio_threads() {
 
 void realio_threads::start(std::shared_ptr<detail::thread_job> job) {
   std::list<std::thread> done;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> hold(mutex_);
-    done.swap(retired_);
+    if (!retired_.empty()) done.swap(retired_);
     queue_.push_back(std::move(job));
     if (queue_.size() > idle_) {
       workers_.emplace_back();
       auto self = std::prev(workers_.end());
       *self = std::thread([this, self] { worker_main(self); });
     } else {
-      idle_wake_.notify_one();
+      wake = true;
     }
   }
+  // Outside the lock: the woken worker does not block on it at once.
+  if (wake) idle_wake_.notify_one();
   for (std::thread& t : done) t.join();  // they have left worker_main already
 }
 
@@ -86,12 +90,15 @@ void realio_threads::worker_main(std::list<std::thread>::iterator self) {
     }
     std::shared_ptr<detail::thread_job> job = std::move(queue_.front());
     queue_.pop_front();
-    active_.insert(job);
+    active_.push_back(job.get());
     hold.unlock();
     detail::run_job_on_worker(*job);
     hold.lock();
-    active_.erase(job);
+    *std::find(active_.begin(), active_.end(), job.get()) = active_.back();
+    active_.pop_back();
+    hold.unlock();
     hand_back(std::move(job));
+    hold.lock();
   }
 }
 

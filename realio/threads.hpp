@@ -13,7 +13,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
-#include <set>
+#include <vector>
 #include <thread>
 
 namespace anyio::realio {
@@ -38,7 +38,7 @@ class realio_threads final : public detail::threads {
   std::mutex mutex_;
   std::condition_variable idle_wake_;
   std::deque<std::shared_ptr<detail::thread_job>> queue_;  // waiting for a worker
-  std::set<std::shared_ptr<detail::thread_job>> active_;   // running on a worker
+  std::vector<detail::thread_job*> active_;  // running on a worker (which owns a reference)
   std::list<std::thread> workers_;
   std::list<std::thread> retired_;  // left worker_main, not yet joined
   std::size_t idle_ = 0;
