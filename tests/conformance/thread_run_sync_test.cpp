@@ -5,11 +5,14 @@
 // function really runs off the run's thread.
 #include "tests/conformance/sync_test_support.hpp"
 
+#include <anyio/signals.hpp>
+
 #include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -95,4 +98,30 @@ ANYIO_TEST_CASE("to_thread: a limiter of 2 runs at most 2 calls at once", "[thre
   REQUIRE(most.load() >= 1);
   REQUIRE(most.load() <= 2);
   REQUIRE(limiter.borrowed_tokens() == 0);
+}
+
+ANYIO_TEST_CASE("to_thread: sim_duration is the call's virtual time on sim", "[thread]") {
+  const anyio::clock::time_point before = anyio::current_time();
+  const int n = co_await anyio::to_thread::run_sync(
+      [] { return 3; }, anyio::to_thread::options{.sim_duration = 5ms});
+  const anyio::clock::duration took = anyio::current_time() - before;
+  REQUIRE(n == 3);
+  if (anyio::sim::running()) REQUIRE(took == 5ms);  // exactly: an event 5 ms later
+}
+
+ANYIO_TEST_CASE("to_thread: many calls at once all complete", "[thread]") {
+  std::atomic<int> ran{0};
+  std::vector<int> results(50, 0);
+  co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+    for (int i = 0; i < 50; ++i)
+      tg.start_soon([&, i]() -> anyio::task<> {
+        results[static_cast<std::size_t>(i)] = co_await anyio::to_thread::run_sync([&, i] {
+          ++ran;
+          return i * i;
+        });
+      });
+    co_return;
+  });
+  REQUIRE(ran.load() == 50);
+  for (int i = 0; i < 50; ++i) REQUIRE(results[static_cast<std::size_t>(i)] == i * i);
 }
