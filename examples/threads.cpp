@@ -34,13 +34,14 @@ std::uint32_t checksum(const std::vector<std::uint8_t>& block) {
 }
 
 anyio::task<> amain() {
-  auto [progress_tx, progress_rx] = anyio::create_memory_object_stream<int>(anyio::unbounded);
+  // Not `auto [tx, rx]`: clang 14 rejects lambdas capturing structured bindings.
+  auto progress = anyio::create_memory_object_stream<int>(anyio::unbounded);
   bool worker_done = false;
   int ticks = 0;
   std::uint32_t total = 0;
   anyio::clock::duration waited{};
   constexpr int blocks = 4;
-  auto work = [&, tx = std::move(progress_tx)]() mutable {
+  auto work = [&, tx = std::move(progress.send)]() mutable {
     std::uint32_t sum = 0;
     for (int i = 1; i <= blocks; ++i) {
       sum ^= checksum(std::vector<std::uint8_t>(4096, static_cast<std::uint8_t>(i)));
@@ -61,7 +62,7 @@ anyio::task<> amain() {
       }
     });
     tg.start_soon([&]() -> anyio::task<> {
-      while (auto block = co_await progress_rx.next())
+      while (auto block = co_await progress.receive.next())
         std::printf("progress: block %d of %d\n", *block, blocks);
     });
     const anyio::to_thread::options on_sim{.sim_duration = 8ms};

@@ -33,7 +33,9 @@ class sim_watch final : public anyio::detail::signal_watch {
     }
   }
 
-  bool watches(int n) const { return std::find(numbers_.begin(), numbers_.end(), n) != numbers_.end(); }
+  bool watches(int n) const {
+    return std::find(numbers_.begin(), numbers_.end(), n) != numbers_.end();
+  }
 
   void deliver(int n) {
     if (waiter_ != nullptr) {

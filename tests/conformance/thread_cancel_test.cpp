@@ -38,7 +38,8 @@ ANYIO_TEST_CASE("to_thread: a cancelled call waits for its thread, then raises c
   };
   auto scope = anyio::move_on_after(1ms);
   co_await scope.run([&]() -> anyio::task<> {
-    result = co_await anyio::to_thread::run_sync(slow, anyio::to_thread::options{.sim_duration = 5ms});
+    const anyio::to_thread::options five_ms{.sim_duration = 5ms};
+    result = co_await anyio::to_thread::run_sync(slow, five_ms);
   });
   REQUIRE(scope.cancelled_caught());
   REQUIRE(finished.load());  // it waited for the thread
