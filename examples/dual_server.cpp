@@ -3,9 +3,10 @@
 // TCP and on UDP at the same port number. Both sockets set reuse_port
 // (SO_REUSEPORT), so more copies of this server could bind the same port and
 // share its traffic (multicore_echo.cpp does that with one copy per thread).
-// Until anyio-cpp has signal handling, the server stops by itself: after
-// `max_requests` answers, or when its deadline passes, whichever is first.
-// Here four clients (two TCP, two UDP) ask once each, so it stops on the count.
+// The server stops on SIGTERM (`kill <pid>`; on sim, sim::send_signal), and
+// — so that this example ends by itself — after `max_requests` answers or
+// when its deadline passes, whichever is first. Here four clients (two TCP,
+// two UDP) ask once each, so it stops on the count.
 //
 // test-expect: serving TCP and UDP on 127.0.0.1:[0-9]+
 // test-expect: tcp client alice: 'hello, alice \(tcp\)'
@@ -16,8 +17,10 @@
 #include "example_main.hpp"
 
 #include <anyio/net.hpp>
+#include <anyio/signals.hpp>
 
 #include <array>
+#include <csignal>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -33,6 +36,7 @@ struct server_state {
   std::unique_ptr<anyio::socket_listener> tcp;
   std::unique_ptr<anyio::udp_socket> udp;
   std::size_t served = 0;
+  bool terminated = false;  // SIGTERM stopped it
 };
 
 // Everything the peer sends until its end of stream.
@@ -80,11 +84,20 @@ anyio::task<> run_server(server_state& s) {
           count_one(s, tg);
         }
       });
+      // SIGTERM: stop serving (the group cancels the loops above).
+      tg.start_soon([&]() -> anyio::task<> {
+        auto signals = anyio::open_signal_receiver({SIGTERM});
+        (void)co_await signals.receive();
+        s.terminated = true;
+        tg.cancel_scope().cancel();
+      });
       co_return;
     });
   });
   std::printf("server: stopping after %zu requests (%s)\n", s.served,
-              deadline.cancelled_caught() ? "the deadline" : "the count");
+              s.terminated                  ? "SIGTERM"
+              : deadline.cancelled_caught() ? "the deadline"
+                                            : "the count");
 }
 
 anyio::task<> tcp_client(std::uint16_t port, std::string name) {

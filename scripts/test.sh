@@ -132,9 +132,16 @@ stage_tsan() {
   configure build/ci-tsan -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DANYIO_SANITIZE=thread \
     -DANYIO_BUILD_TESTS=ON -DANYIO_BUILD_EXAMPLES=OFF
-  build build/ci-tsan sim_tests
+  build build/ci-tsan sim_tests conformance_thread conformance_signal
   step "sim_tests under TSan" env TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
     build/ci-tsan/tests/sim_tests
+  # The realio paths that use threads: to_thread's pool, from_thread's
+  # hand-offs and signal delivery (sim's lock-step workers on a few seeds).
+  local t
+  for t in conformance_thread conformance_signal; do
+    step "$t under TSan" env TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+      ANYIO_SEEDS=3 "build/ci-tsan/tests/$t"
+  done
 }
 
 # The same seeds must give the same kernel events with g++ and clang++

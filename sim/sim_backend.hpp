@@ -15,9 +15,13 @@
 #include "net_world.hpp"
 #include "prng.hpp"
 #include "strategy.hpp"
+#include "signals.hpp"
+#include "threads.hpp"
 #include "trace_codec.hpp"
 #include "trace_file.hpp"
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,7 +75,10 @@ struct decision_record {
   std::size_t chosen = 0;              ///< index chosen
 };
 
-class sim_backend final : public backend, private instrument, private net::services {
+class sim_backend final : public backend,
+                          private instrument,
+                          private net::services,
+                          private event_services {
  public:
   sim_backend(const options& opts, std::shared_ptr<recording> record,
               std::shared_ptr<const expectation> expect, std::shared_ptr<const script> follow,
@@ -84,12 +91,16 @@ class sim_backend final : public backend, private instrument, private net::servi
   void poll_events() override {
     if (world_ && world_->pending()) [[unlikely]]
       deliver_net();
+    if (!events_.empty() && events_.begin()->first.first <= now_) [[unlikely]]
+      deliver_events();
   }
   std::size_t pick_next(const ready_view& ready) override;
   std::uint64_t random_below(std::uint64_t bound, std::string_view purpose) override;
   instrument* backend_instrument() noexcept override { return traced_ ? this : nullptr; }
   bool decisions_record_steps() const noexcept override { return true; }
   anyio::detail::network* network() noexcept override;
+  anyio::detail::threads* threads() noexcept override;
+  anyio::detail::signals* signals() noexcept override;
   std::string name() const override;
   void run_started() override;
   void run_finished(const run_outcome& outcome) override;
@@ -117,6 +128,12 @@ class sim_backend final : public backend, private instrument, private net::servi
   void net_trace(std::string_view op, std::string_view src, std::string_view dst,
                  std::uint64_t bytes) override;
   void deliver_net();
+  // Timed events of the threads and signals (event_services): created at
+  // their first use, so a run without them draws and traces what it did before.
+  std::int64_t event_now() noexcept override { return now_; }
+  void schedule_event(std::int64_t at, std::function<void()> fn) override;
+  void deliver_events();
+  void trace_event(const char* what, std::int64_t value) override;
   /// Move the virtual clock to `to` (a clock line in the trace).
   void advance_clock(std::int64_t to);
   void emit(const kernel_event& e);
@@ -192,6 +209,10 @@ class sim_backend final : public backend, private instrument, private net::servi
   run_outcome outcome_;
   std::shared_ptr<net::world> world_;
   std::unique_ptr<anyio::detail::network> network_;
+  std::map<std::pair<std::int64_t, std::uint64_t>, std::function<void()>> events_;
+  std::uint64_t event_seq_ = 0;
+  std::unique_ptr<sim_signals> signals_;
+  std::unique_ptr<sim_threads> threads_;  // last: its workers are joined first
 };
 
 }  // namespace anyio::sim::detail

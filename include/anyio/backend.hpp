@@ -19,6 +19,8 @@ namespace anyio {
 class instrument;
 namespace detail {
 class network;
+class threads;
+class signals;
 }
 
 /// How a run ended, as the kernel reports it to the backend (sim writes it
@@ -121,6 +123,12 @@ class backend {
   /// Operations complete from wait_for_events/poll_events through
   /// io_operation::complete(), which may wake a parked task between steps.
   virtual detail::network* network() noexcept { return nullptr; }
+
+  /// The worker threads this backend provides (detail/threads.hpp), or null.
+  virtual detail::threads* threads() noexcept { return nullptr; }
+
+  /// The signals this backend delivers (detail/signals.hpp), or null.
+  virtual detail::signals* signals() noexcept { return nullptr; }
 
   /// Short name for messages: "realio" or "sim".
   virtual std::string name() const = 0;
