@@ -5,6 +5,7 @@
 // only when that deadline changes. Asio handlers never run user code: they
 // complete operations, and the kernel decides what runs next. Asio stays in
 // this directory; no public header includes it.
+#include "files.hpp"
 #include "net_support.hpp"
 
 #include <anyio/backend.hpp>
@@ -72,6 +73,7 @@ class realio_backend final : public backend {
   bool fifo() const noexcept override { return true; }
   std::string name() const override { return "realio"; }
   detail::network* network() noexcept override { return &network_; }
+  detail::filesystem* filesystem() noexcept override { return files_.get(); }
 
  private:
   void arm(std::int64_t deadline) {
@@ -89,6 +91,7 @@ class realio_backend final : public backend {
   std::int64_t armed_ = never;
   std::mt19937_64 entropy_{std::random_device{}()};
   realio_network network_;
+  std::unique_ptr<detail::filesystem> files_ = make_filesystem();
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <anyio/sim.hpp>
 #include <anyio/sim_trace.hpp>
 
+#include "fs_world.hpp"
 #include "net_world.hpp"
 #include "prng.hpp"
 #include "strategy.hpp"
@@ -71,7 +72,10 @@ struct decision_record {
   std::size_t chosen = 0;              ///< index chosen
 };
 
-class sim_backend final : public backend, private instrument, private net::services {
+class sim_backend final : public backend,
+                          private instrument,
+                          private net::services,
+                          private fs::services {
  public:
   sim_backend(const options& opts, std::shared_ptr<recording> record,
               std::shared_ptr<const expectation> expect, std::shared_ptr<const script> follow,
@@ -84,12 +88,15 @@ class sim_backend final : public backend, private instrument, private net::servi
   void poll_events() override {
     if (world_ && world_->pending()) [[unlikely]]
       deliver_net();
+    if (files_world_ && files_world_->pending()) [[unlikely]]
+      deliver_files();
   }
   std::size_t pick_next(const ready_view& ready) override;
   std::uint64_t random_below(std::uint64_t bound, std::string_view purpose) override;
   instrument* backend_instrument() noexcept override { return traced_ ? this : nullptr; }
   bool decisions_record_steps() const noexcept override { return true; }
   anyio::detail::network* network() noexcept override;
+  anyio::detail::filesystem* filesystem() noexcept override;
   std::string name() const override;
   void run_started() override;
   void run_finished(const run_outcome& outcome) override;
@@ -117,6 +124,15 @@ class sim_backend final : public backend, private instrument, private net::servi
   void net_trace(std::string_view op, std::string_view src, std::string_view dst,
                  std::uint64_t bytes) override;
   void deliver_net();
+  // The simulated filesystem (fs_world.hpp): created at its first use too.
+  std::int64_t fs_now() noexcept override { return now_; }
+  std::uint64_t fs_draw(std::uint64_t bound, std::string_view purpose) override {
+    return draw(bound, purpose);
+  }
+  std::int64_t fs_wall_clock() noexcept override { return wall_clock_ns(); }
+  void fs_trace(std::string_view op, std::string_view path, std::uint64_t bytes,
+                std::string_view result) override;
+  void deliver_files();
   /// Move the virtual clock to `to` (a clock line in the trace).
   void advance_clock(std::int64_t to);
   void emit(const kernel_event& e);
@@ -192,6 +208,8 @@ class sim_backend final : public backend, private instrument, private net::servi
   run_outcome outcome_;
   std::shared_ptr<net::world> world_;
   std::unique_ptr<anyio::detail::network> network_;
+  std::shared_ptr<fs::world> files_world_;
+  std::unique_ptr<anyio::detail::filesystem> files_;
 };
 
 }  // namespace anyio::sim::detail
