@@ -83,6 +83,7 @@ async_file::async_file(std::unique_ptr<detail::file_handle> h, std::string name,
                        bool writable) noexcept
     : handle_(std::move(h)), name_(std::move(name)), readable_(readable), writable_(writable) {}
 
+async_file::async_file() noexcept = default;
 async_file::async_file(async_file&&) noexcept = default;
 
 async_file& async_file::operator=(async_file&& o) noexcept {

@@ -52,7 +52,7 @@ struct file_stat {
 /// see the calls in some order (each call is one operation), as in anyio.
 class async_file {
  public:
-  async_file() = default;
+  async_file() noexcept;
   async_file(async_file&&) noexcept;
   async_file& operator=(async_file&&) noexcept;
   ~async_file();
