@@ -37,7 +37,8 @@ anyio::task<> amain() {
   }
   auto f = co_await anyio::open_file(fruit.str());
   const std::string all = co_await f.read();
-  std::printf("wrote %zu lines\n", static_cast<std::size_t>(std::count(all.begin(), all.end(), '\n')));
+  const auto lines = std::count(all.begin(), all.end(), '\n');
+  std::printf("wrote %zu lines\n", static_cast<std::size_t>(lines));
 
   // Iterate over lines (each keeps its '\n', as in Python).
   (void)co_await f.seek(0);

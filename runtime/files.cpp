@@ -502,7 +502,8 @@ task<std::vector<path>> do_glob(path self, std::string pattern) {
   }
   std::vector<path> out;
   co_await glob_into(self, std::move(parts), 0, out);
-  std::sort(out.begin(), out.end(), [](const path& a, const path& b) { return a.str() < b.str(); });
+  std::sort(out.begin(), out.end(),
+            [](const path& a, const path& b) { return a.str() < b.str(); });
   out.erase(std::unique(out.begin(), out.end()), out.end());
   co_return out;
 }
@@ -520,7 +521,9 @@ task<path> do_rename(path self, path target) {
   co_return target;
 }
 
-task<> do_rmdir(path self) { co_await detail::current_filesystem("anyio::path::rmdir").rmdir(self.str()); }
+task<> do_rmdir(path self) {
+  co_await detail::current_filesystem("anyio::path::rmdir").rmdir(self.str());
+}
 
 task<> do_sync(path self) {
   co_await detail::current_filesystem("anyio::path::sync").sync_dir(self.str());

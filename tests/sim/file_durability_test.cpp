@@ -46,7 +46,8 @@ TEST_CASE("sim files: synced data survives a crash, unsynced data does not", "[s
     try {
       (void)co_await f.write("x");
     } catch (const std::system_error& e) {
-      dead = e.code().value() == EIO && std::string(e.what()).find("/data/log") != std::string::npos;
+      const std::string what = e.what();
+      dead = e.code().value() == EIO && what.find("/data/log") != std::string::npos;
     }
     CHECK(dead);
   };

@@ -42,7 +42,8 @@ TEST_CASE("sim files: EIO on read, write and sync, each naming the path", "[sim]
     const int r = co_await error_of([&]() -> anyio::task<> { (void)co_await f.read(); });
     const int w = co_await error_of([&]() -> anyio::task<> { (void)co_await f.write("x"); });
     const int s = co_await error_of([&]() -> anyio::task<> { co_await f.sync(); });
-    const int d = co_await error_of([&]() -> anyio::task<> { co_await anyio::path("/tmp").sync(); });
+    const anyio::path tmp("/tmp");
+    const int d = co_await error_of([&]() -> anyio::task<> { co_await tmp.sync(); });
     CHECK(r == EIO);
     CHECK(w == EIO);
     CHECK(s == EIO);
@@ -82,7 +83,7 @@ TEST_CASE("sim files: ENOSPC past the capacity, after a short write", "[sim][fil
   anyio::sim::run(body, seed(0));
 }
 
-TEST_CASE("sim files: short writes are seeded; write() repeats them", "[sim][file][faults]") {
+TEST_CASE("sim files: short writes are seeded, write() repeats them", "[sim][file][faults]") {
   int shorts = 0;
   for (std::uint64_t s = 0; s < 10; ++s) {
     auto body = [&shorts]() -> anyio::task<> {
@@ -110,7 +111,7 @@ TEST_CASE("sim files: short writes are seeded; write() repeats them", "[sim][fil
   CHECK(shorts < 10);
 }
 
-TEST_CASE("sim files: faults are trace lines and draws; the trace replays", "[sim][file][faults]") {
+TEST_CASE("sim files: faults are trace lines and draws, the trace replays", "[sim][file][faults]") {
   auto body = []() -> anyio::task<> {
     anyio::sim::filesystem_options fo;
     fo.write_error = 0.5;
