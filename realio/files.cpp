@@ -8,6 +8,7 @@
 
 #include <anyio/detail/assert.hpp>
 #include <anyio/lowlevel.hpp>
+#include <anyio/threads.hpp>
 
 #include <cerrno>
 #include <dirent.h>
@@ -33,10 +34,11 @@ template <class F> sys_result capture(F&& f) {
   return r;
 }
 
-/// Run one blocking call off the loop thread.
+/// Run one blocking call on a worker thread (to_thread::run_sync, under the
+/// default thread limiter). Not cancellable: a cancelled call waits for its
+/// thread, since the buffers it reads or writes live in the caller's frame.
 template <class F> task<sys_result> blocking(F f) {
-  co_await checkpoint();
-  co_return capture(f);
+  co_return co_await to_thread::run_sync([f = std::move(f)]() mutable { return capture(f); });
 }
 
 task<long> call(const char* op, const std::string& path, auto f) {

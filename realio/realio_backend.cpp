@@ -7,6 +7,8 @@
 // this directory; no public header includes it.
 #include "files.hpp"
 #include "net_support.hpp"
+#include "signals.hpp"
+#include "threads.hpp"
 
 #include <anyio/backend.hpp>
 #include <anyio/run.hpp>
@@ -32,7 +34,9 @@ class realio_backend final : public backend {
       : ctx_(ASIO_CONCURRENCY_HINT_UNSAFE_IO),
         timer_(ctx_),
         guard_(asio::make_work_guard(ctx_)),
-        network_(ctx_) {}
+        network_(ctx_),
+        threads_(ctx_),
+        signals_(ctx_) {}
 
   std::int64_t now() noexcept override {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -74,6 +78,8 @@ class realio_backend final : public backend {
   std::string name() const override { return "realio"; }
   detail::network* network() noexcept override { return &network_; }
   detail::filesystem* filesystem() noexcept override { return files_.get(); }
+  detail::threads* threads() noexcept override { return &threads_; }
+  detail::signals* signals() noexcept override { return &signals_; }
 
  private:
   void arm(std::int64_t deadline) {
@@ -92,6 +98,8 @@ class realio_backend final : public backend {
   std::mt19937_64 entropy_{std::random_device{}()};
   realio_network network_;
   std::unique_ptr<detail::filesystem> files_ = make_filesystem();
+  realio_threads threads_;  // after ctx_: joined before the io_context goes
+  realio_signals signals_;
 };
 
 }  // namespace

@@ -75,6 +75,34 @@ void sim_backend::fs_trace(std::string_view op, std::string_view path, std::uint
   commit(start, codec::encode_fs(start, reuse, op, path, bytes, result), &origin);
 }
 
+anyio::detail::threads* sim_backend::threads() noexcept {
+  if (!threads_) threads_ = std::make_unique<sim_threads>(static_cast<event_services&>(*this));
+  return threads_.get();
+}
+
+anyio::detail::signals* sim_backend::signals() noexcept {
+  if (!signals_) signals_ = std::make_unique<sim_signals>(static_cast<event_services&>(*this));
+  return signals_.get();
+}
+
+void sim_backend::trace_event(const char* what, std::int64_t value) {
+  // A net line from the simulated world ("signal" from "world" to "process").
+  net_trace(what, "world", "process", static_cast<std::uint64_t>(value));
+}
+
+void sim_backend::schedule_event(std::int64_t at, std::function<void()> fn) {
+  events_.emplace(std::make_pair(at, event_seq_++), std::move(fn));
+}
+
+void sim_backend::deliver_events() {
+  while (!events_.empty() && events_.begin()->first.first <= now_) {
+    auto fn = std::move(events_.begin()->second);
+    events_.erase(events_.begin());
+    fn();
+  }
+  throw_if_diverged();
+}
+
 void sim_backend::deliver_net() {
   world_->deliver_due();
   throw_if_diverged();
@@ -106,6 +134,17 @@ void sim_backend::run_started() {
 
 bool sim_backend::wait_for_events(std::int64_t deadline) {
   throw_if_diverged();
+  if (!events_.empty()) [[unlikely]] {
+    // A thread's or a signal's event due first (before the network's at the
+    // same time) moves the clock to it.
+    const std::int64_t at = events_.begin()->first.first;
+    if (at <= deadline && !(world_ && world_->pending() && world_->next_time() < at) &&
+        !(files_world_ && files_world_->pending() && files_world_->next_time() < at)) {
+      advance_clock(at);
+      deliver_events();
+      return true;
+    }
+  }
   if (world_ && world_->pending()) [[unlikely]] {
     // A delivery due before the deadline comes first: the clock moves to it.
     const std::int64_t at = world_->next_time();

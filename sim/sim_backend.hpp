@@ -16,9 +16,13 @@
 #include "net_world.hpp"
 #include "prng.hpp"
 #include "strategy.hpp"
+#include "signals.hpp"
+#include "threads.hpp"
 #include "trace_codec.hpp"
 #include "trace_file.hpp"
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,7 +79,8 @@ struct decision_record {
 class sim_backend final : public backend,
                           private instrument,
                           private net::services,
-                          private fs::services {
+                          private fs::services,
+                          private event_services {
  public:
   sim_backend(const options& opts, std::shared_ptr<recording> record,
               std::shared_ptr<const expectation> expect, std::shared_ptr<const script> follow,
@@ -90,6 +95,8 @@ class sim_backend final : public backend,
       deliver_net();
     if (files_world_ && files_world_->pending()) [[unlikely]]
       deliver_files();
+    if (!events_.empty() && events_.begin()->first.first <= now_) [[unlikely]]
+      deliver_events();
   }
   std::size_t pick_next(const ready_view& ready) override;
   std::uint64_t random_below(std::uint64_t bound, std::string_view purpose) override;
@@ -97,6 +104,8 @@ class sim_backend final : public backend,
   bool decisions_record_steps() const noexcept override { return true; }
   anyio::detail::network* network() noexcept override;
   anyio::detail::filesystem* filesystem() noexcept override;
+  anyio::detail::threads* threads() noexcept override;
+  anyio::detail::signals* signals() noexcept override;
   std::string name() const override;
   void run_started() override;
   void run_finished(const run_outcome& outcome) override;
@@ -133,6 +142,12 @@ class sim_backend final : public backend,
   void fs_trace(std::string_view op, std::string_view path, std::uint64_t bytes,
                 std::string_view result) override;
   void deliver_files();
+  // Timed events of the threads and signals (event_services): created at
+  // their first use, so a run without them draws and traces what it did before.
+  std::int64_t event_now() noexcept override { return now_; }
+  void schedule_event(std::int64_t at, std::function<void()> fn) override;
+  void deliver_events();
+  void trace_event(const char* what, std::int64_t value) override;
   /// Move the virtual clock to `to` (a clock line in the trace).
   void advance_clock(std::int64_t to);
   void emit(const kernel_event& e);
@@ -210,6 +225,10 @@ class sim_backend final : public backend,
   std::unique_ptr<anyio::detail::network> network_;
   std::shared_ptr<fs::world> files_world_;
   std::unique_ptr<anyio::detail::filesystem> files_;
+  std::map<std::pair<std::int64_t, std::uint64_t>, std::function<void()>> events_;
+  std::uint64_t event_seq_ = 0;
+  std::unique_ptr<sim_signals> signals_;
+  std::unique_ptr<sim_threads> threads_;  // last: its workers are joined first
 };
 
 }  // namespace anyio::sim::detail

@@ -10,11 +10,13 @@
 #include <anyio/memory_stream.hpp>
 #include <anyio/net.hpp>
 #include <anyio/run.hpp>
+#include <anyio/signals.hpp>
 #include <anyio/sim.hpp>
 #include <anyio/sim_files.hpp>
 #include <anyio/streams.hpp>
 #include <anyio/sync.hpp>
 #include <anyio/task.hpp>
 #include <anyio/task_group.hpp>
+#include <anyio/threads.hpp>
 #include <anyio/time.hpp>
 #include <anyio/tls.hpp>

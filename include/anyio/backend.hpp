@@ -20,6 +20,8 @@ class instrument;
 namespace detail {
 class network;
 class filesystem;
+class threads;
+class signals;
 }
 
 /// How a run ended, as the kernel reports it to the backend (sim writes it
@@ -123,6 +125,11 @@ class backend {
 
   /// The files this backend provides (detail/files.hpp), or null if none.
   virtual detail::filesystem* filesystem() noexcept { return nullptr; }
+  /// The worker threads this backend provides (detail/threads.hpp), or null.
+  virtual detail::threads* threads() noexcept { return nullptr; }
+
+  /// The signals this backend delivers (detail/signals.hpp), or null.
+  virtual detail::signals* signals() noexcept { return nullptr; }
 
   /// Short name for messages: "realio" or "sim".
   virtual std::string name() const = 0;
