@@ -63,7 +63,8 @@ class log {
   anyio::task<std::map<std::string, std::string>> recover() {
     std::map<std::string, std::string> table;
     const anyio::path p(path_);
-    if (!co_await p.exists()) co_return table;
+    const bool exists = co_await p.exists();  // (g++ 12: no co_await in an if's condition)
+    if (!exists) co_return table;
     auto f = co_await anyio::open_file(path_, checked_ ? "r+" : "r");
     std::uint64_t good = 0;  // bytes of whole records
     while (auto line = co_await f.next_line()) {
@@ -72,7 +73,8 @@ class log {
       table[key] = value;
       good += line->size();
     }
-    if (checked_ && good != (co_await p.stat()).size) {
+    const anyio::file_stat st = co_await p.stat();
+    if (checked_ && good != st.size) {
       // A torn tail: cut it, so the next record starts on a clean line.
       co_await f.truncate(good);
       co_await f.sync();

@@ -143,7 +143,11 @@ task<std::string> async_file::read() {
   std::string out = buffer_.substr(pos_);
   buffer_.clear();
   pos_ = 0;
-  while (co_await fill()) {
+  // g++ 12 miscompiles a co_await in an if or while condition whose body
+  // leaves the coroutine (co_return); this file never puts one there.
+  for (;;) {
+    const bool more = co_await fill();
+    if (!more) break;
     out += buffer_;
     buffer_.clear();
   }
@@ -152,7 +156,10 @@ task<std::string> async_file::read() {
 
 task<std::string> async_file::read(std::size_t n) {
   (void)handle("read");
-  if (pos_ == buffer_.size() && n != 0) (void)co_await fill();
+  if (pos_ == buffer_.size() && n != 0) {
+    const bool more = co_await fill();
+    (void)more;
+  }
   const std::size_t take = std::min(n, buffer_.size() - pos_);
   std::string out = buffer_.substr(pos_, take);
   pos_ += take;
@@ -234,7 +241,8 @@ task<std::optional<std::string>> async_file::next_line() {
       pos_ = nl + 1;
       co_return line;
     }
-    if (!co_await fill()) break;
+    const bool more = co_await fill();
+    if (!more) break;
   }
   if (pos_ == buffer_.size()) co_return std::nullopt;
   std::string rest = buffer_.substr(pos_);
@@ -371,7 +379,8 @@ task<> do_mkdir(path self, path::mkdir_options opts) {
     }
   }
   if (opts.parents) {
-    if (co_await self.is_dir()) {
+    const bool there = co_await self.is_dir();
+    if (there) {
       if (opts.exist_ok) co_return;
       detail::throw_file_error(EEXIST, "mkdir", self.str());
     }
@@ -384,7 +393,8 @@ task<> do_mkdir(path self, path::mkdir_options opts) {
     co_return;
   }
   // exist_ok with EEXIST: a file of that name is still an error.
-  if (!co_await self.is_dir()) detail::throw_file_error(EEXIST, "mkdir", self.str());
+  const bool dir = co_await self.is_dir();
+  if (!dir) detail::throw_file_error(EEXIST, "mkdir", self.str());
 }
 
 task<std::vector<path>> do_iterdir(path self) {
@@ -467,19 +477,25 @@ task<> glob_into(const path& dir, std::vector<std::string_view> parts, std::size
     co_await glob_into(dir, parts, k + 1, out);
     for (const path& child : co_await dir.iterdir()) {
       if (child.name().front() == '.') continue;
-      if (co_await child.is_dir()) co_await glob_into(child, parts, k, out);
+      const bool sub = co_await child.is_dir();
+      if (sub) co_await glob_into(child, parts, k, out);
     }
     co_return;
   }
   if (part.find_first_of("*?[") == std::string_view::npos) {
     path child = dir / part;
-    if (co_await child.exists()) co_await glob_into(child, parts, k + 1, out);
+    const bool there = co_await child.exists();
+    if (there) co_await glob_into(child, parts, k + 1, out);
     co_return;
   }
-  if (!co_await dir.is_dir()) co_return;
+  const bool is_dir = co_await dir.is_dir();
+  if (!is_dir) co_return;
   for (const path& child : co_await dir.iterdir()) {
     if (!match_component(part, child.name())) continue;
-    if (k + 1 < parts.size() && !co_await child.is_dir()) continue;
+    if (k + 1 < parts.size()) {
+      const bool sub = co_await child.is_dir();
+      if (!sub) continue;
+    }
     co_await glob_into(child, parts, k + 1, out);
   }
 }

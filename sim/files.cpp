@@ -190,15 +190,17 @@ crash_report world::crash(const std::string& host_name, const crash_options& opt
         if (keep < n.unsynced.size() && !n.unsynced[keep].truncate) {
           const change& c = n.unsynced[keep];
           const std::uint64_t block = opts_.block_size;
-          std::vector<std::uint64_t> cuts;
+          std::vector<std::uint64_t> cuts{0};  // 0: none of it reached the disk
           for (std::uint64_t b = (c.offset / block + 1) * block; b < c.offset + c.bytes.size();
                b += block)
             cuts.push_back(b - c.offset);
-          if (!cuts.empty()) {
+          if (cuts.size() > 1) {
             const std::uint64_t cut = cuts[draw(cuts.size(), "fs.crash.tear")];
-            apply_change(after, change{false, c.offset, c.bytes.substr(0, cut)});
-            torn = cut;
-            ++report.torn_writes;
+            if (cut != 0) {
+              apply_change(after, change{false, c.offset, c.bytes.substr(0, cut)});
+              torn = cut;
+              ++report.torn_writes;
+            }
           }
         }
       }
