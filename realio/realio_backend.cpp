@@ -5,6 +5,7 @@
 // only when that deadline changes. Asio handlers never run user code: they
 // complete operations, and the kernel decides what runs next. Asio stays in
 // this directory; no public header includes it.
+#include "files.hpp"
 #include "net_support.hpp"
 #include "signals.hpp"
 #include "threads.hpp"
@@ -76,6 +77,7 @@ class realio_backend final : public backend {
   bool fifo() const noexcept override { return true; }
   std::string name() const override { return "realio"; }
   detail::network* network() noexcept override { return &network_; }
+  detail::filesystem* filesystem() noexcept override { return files_.get(); }
   detail::threads* threads() noexcept override { return &threads_; }
   detail::signals* signals() noexcept override { return &signals_; }
 
@@ -95,6 +97,7 @@ class realio_backend final : public backend {
   std::int64_t armed_ = never;
   std::mt19937_64 entropy_{std::random_device{}()};
   realio_network network_;
+  std::unique_ptr<detail::filesystem> files_ = make_filesystem();
   realio_threads threads_;  // after ctx_: joined before the io_context goes
   realio_signals signals_;
 };

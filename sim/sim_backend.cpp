@@ -41,6 +41,7 @@ sim_backend::sim_backend(const options& opts, std::shared_ptr<recording> record,
 sim_backend::~sim_backend() {
   // A socket that outlives the run keeps the world alive, not the backend.
   if (world_) world_->detach();
+  if (files_world_) files_world_->detach();
 }
 
 anyio::detail::network* sim_backend::network() noexcept {
@@ -49,6 +50,29 @@ anyio::detail::network* sim_backend::network() noexcept {
     network_ = net::make_network(world_);
   }
   return network_.get();
+}
+
+anyio::detail::filesystem* sim_backend::filesystem() noexcept {
+  if (!files_) {
+    files_world_ = std::make_shared<fs::world>(static_cast<fs::services&>(*this));
+    files_ = fs::make_filesystem(files_world_, "localhost");
+  }
+  return files_.get();
+}
+
+void sim_backend::deliver_files() {
+  files_world_->deliver_due();
+  throw_if_diverged();
+}
+
+void sim_backend::fs_trace(std::string_view op, std::string_view path, std::uint64_t bytes,
+                           std::string_view result) {
+  if (!traced_) return;
+  codec::fragments reuse;
+  reuse.prefix = prefix_for(picks_, now_);
+  char* start = reserve(codec::fs_size_bound(op, path, result));
+  const line_origin origin{picks_, now_, 0, {}};
+  commit(start, codec::encode_fs(start, reuse, op, path, bytes, result), &origin);
 }
 
 anyio::detail::threads* sim_backend::threads() noexcept {
@@ -114,7 +138,8 @@ bool sim_backend::wait_for_events(std::int64_t deadline) {
     // A thread's or a signal's event due first (before the network's at the
     // same time) moves the clock to it.
     const std::int64_t at = events_.begin()->first.first;
-    if (at <= deadline && !(world_ && world_->pending() && world_->next_time() < at)) {
+    if (at <= deadline && !(world_ && world_->pending() && world_->next_time() < at) &&
+        !(files_world_ && files_world_->pending() && files_world_->next_time() < at)) {
       advance_clock(at);
       deliver_events();
       return true;
@@ -123,9 +148,19 @@ bool sim_backend::wait_for_events(std::int64_t deadline) {
   if (world_ && world_->pending()) [[unlikely]] {
     // A delivery due before the deadline comes first: the clock moves to it.
     const std::int64_t at = world_->next_time();
-    if (at <= deadline) {
+    const bool files_first = files_world_ && files_world_->pending() &&
+                             files_world_->next_time() < at;
+    if (at <= deadline && !files_first) {
       advance_clock(at);
       deliver_net();
+      return true;
+    }
+  }
+  if (files_world_ && files_world_->pending()) [[unlikely]] {
+    const std::int64_t at = files_world_->next_time();
+    if (at <= deadline) {
+      advance_clock(at);
+      deliver_files();
       return true;
     }
   }

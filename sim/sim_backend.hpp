@@ -12,6 +12,7 @@
 #include <anyio/sim.hpp>
 #include <anyio/sim_trace.hpp>
 
+#include "fs_world.hpp"
 #include "net_world.hpp"
 #include "prng.hpp"
 #include "strategy.hpp"
@@ -78,6 +79,7 @@ struct decision_record {
 class sim_backend final : public backend,
                           private instrument,
                           private net::services,
+                          private fs::services,
                           private event_services {
  public:
   sim_backend(const options& opts, std::shared_ptr<recording> record,
@@ -91,6 +93,8 @@ class sim_backend final : public backend,
   void poll_events() override {
     if (world_ && world_->pending()) [[unlikely]]
       deliver_net();
+    if (files_world_ && files_world_->pending()) [[unlikely]]
+      deliver_files();
     if (!events_.empty() && events_.begin()->first.first <= now_) [[unlikely]]
       deliver_events();
   }
@@ -99,6 +103,7 @@ class sim_backend final : public backend,
   instrument* backend_instrument() noexcept override { return traced_ ? this : nullptr; }
   bool decisions_record_steps() const noexcept override { return true; }
   anyio::detail::network* network() noexcept override;
+  anyio::detail::filesystem* filesystem() noexcept override;
   anyio::detail::threads* threads() noexcept override;
   anyio::detail::signals* signals() noexcept override;
   std::string name() const override;
@@ -128,6 +133,15 @@ class sim_backend final : public backend,
   void net_trace(std::string_view op, std::string_view src, std::string_view dst,
                  std::uint64_t bytes) override;
   void deliver_net();
+  // The simulated filesystem (fs_world.hpp): created at its first use too.
+  std::int64_t fs_now() noexcept override { return now_; }
+  std::uint64_t fs_draw(std::uint64_t bound, std::string_view purpose) override {
+    return draw(bound, purpose);
+  }
+  std::int64_t fs_wall_clock() noexcept override { return wall_clock_ns(); }
+  void fs_trace(std::string_view op, std::string_view path, std::uint64_t bytes,
+                std::string_view result) override;
+  void deliver_files();
   // Timed events of the threads and signals (event_services): created at
   // their first use, so a run without them draws and traces what it did before.
   std::int64_t event_now() noexcept override { return now_; }
@@ -209,6 +223,8 @@ class sim_backend final : public backend,
   run_outcome outcome_;
   std::shared_ptr<net::world> world_;
   std::unique_ptr<anyio::detail::network> network_;
+  std::shared_ptr<fs::world> files_world_;
+  std::unique_ptr<anyio::detail::filesystem> files_;
   std::map<std::pair<std::int64_t, std::uint64_t>, std::function<void()>> events_;
   std::uint64_t event_seq_ = 0;
   std::unique_ptr<sim_signals> signals_;

@@ -314,6 +314,18 @@ char* encode_net(char* p, const fragments& reuse, std::string_view op, std::stri
   return p;
 }
 
+char* encode_fs(char* p, const fragments& reuse, std::string_view op, std::string_view path,
+                std::uint64_t bytes, std::string_view result) noexcept {
+  p = put_bytes(p, reuse.prefix.data(), reuse.prefix.size());
+  p = put(p, ",\"ev\":\"fs\"");
+  p = string_field(p, ",\"op\":", op);
+  p = string_field(p, ",\"path\":", path);
+  p = u64_field(p, ",\"bytes\":", bytes);
+  p = string_field(p, ",\"result\":", result);
+  *p++ = '}';
+  return p;
+}
+
 char* encode_prefix(char* out, std::uint64_t step, std::int64_t time) noexcept {
   return prefix_fields(out, step, time);
 }

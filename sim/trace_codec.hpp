@@ -75,6 +75,15 @@ inline std::size_t net_size_bound(std::string_view op, std::string_view src,
 }
 char* encode_net(char* out, const fragments& reuse, std::string_view op, std::string_view src,
                  std::string_view dst, std::uint64_t bytes) noexcept;
+/// The line of a simulated filesystem operation (the `fs` event):
+/// `{"i":..,"t":..,"ev":"fs","op":"write","path":"..","bytes":N,"result":"ok"}`.
+/// `result` is "ok", "short", "torn" or an errno name. `reuse.prefix` must be given.
+inline std::size_t fs_size_bound(std::string_view op, std::string_view path,
+                                 std::string_view result) noexcept {
+  return prefix_size_bound + 100 + 6 * (op.size() + path.size() + result.size());
+}
+char* encode_fs(char* out, const fragments& reuse, std::string_view op, std::string_view path,
+                std::uint64_t bytes, std::string_view result) noexcept;
 /// Replaces `out` with the line for one event (for tools and tests).
 void encode_event(std::string& out, const kernel_event& e);
 

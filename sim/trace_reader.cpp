@@ -135,6 +135,14 @@ void parse_ids(const line_reader& r, const char* field, std::vector<std::uint64_
   }
 }
 
+/// The fields of an `fs` line (the simulated filesystem's operations).
+void parse_fs(const line_reader& r, trace_event& e) {
+  e.op = r.str("op");
+  e.path = r.str("path");
+  e.bytes = r.u64("bytes");
+  e.result = r.str("result");
+}
+
 /// Fills `e`, which holds the previous line's event: every field is reset,
 /// but the line's text and the ready list keep their storage, so reading an
 /// event seldom allocates.
@@ -201,6 +209,8 @@ void parse_event(const line_reader& r, trace_event& e) {
     e.src = r.str("src");
     e.dst = r.str("dst");
     e.bytes = r.u64("bytes");
+  } else if (k == "fs") {
+    parse_fs(r, e);
   } else if (k != "step" && k != "cancelled") {
     r.fail("ev", "has unknown event kind \"" + k + "\"");
   }

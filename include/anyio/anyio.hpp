@@ -5,12 +5,14 @@
 #pragma once
 #include <anyio/cancel_scope.hpp>
 #include <anyio/errors.hpp>
+#include <anyio/files.hpp>
 #include <anyio/lowlevel.hpp>
 #include <anyio/memory_stream.hpp>
 #include <anyio/net.hpp>
 #include <anyio/run.hpp>
 #include <anyio/signals.hpp>
 #include <anyio/sim.hpp>
+#include <anyio/sim_files.hpp>
 #include <anyio/streams.hpp>
 #include <anyio/sync.hpp>
 #include <anyio/task.hpp>

@@ -19,6 +19,7 @@ namespace anyio {
 class instrument;
 namespace detail {
 class network;
+class filesystem;
 class threads;
 class signals;
 }
@@ -124,6 +125,8 @@ class backend {
   /// io_operation::complete(), which may wake a parked task between steps.
   virtual detail::network* network() noexcept { return nullptr; }
 
+  /// The files this backend provides (detail/files.hpp), or null if none.
+  virtual detail::filesystem* filesystem() noexcept { return nullptr; }
   /// The worker threads this backend provides (detail/threads.hpp), or null.
   virtual detail::threads* threads() noexcept { return nullptr; }
 

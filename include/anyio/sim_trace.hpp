@@ -54,7 +54,7 @@ struct trace_header {
 /// One event line. Fields not used by `kind` are zero/empty.
 struct trace_event {
   std::uint64_t line = 0;  ///< 1-based line number in the trace
-  /// spawn step park wake cancel cancelled deadline exit decide draw clock net
+  /// spawn step park wake cancel cancelled deadline exit decide draw clock net fs
   std::string kind{};
   std::uint64_t step = 0;
   std::int64_t time = 0;
@@ -74,10 +74,12 @@ struct trace_event {
   std::uint64_t bound = 0;           ///< draw
   std::uint64_t value = 0;           ///< draw
   std::int64_t from = 0;             ///< clock: time before the jump
-  std::string op{};                  ///< net: what was delivered (syn, data, fin, rst, ...)
+  std::string op{};                  ///< net: what was delivered (syn, data, ...); fs: the call
   std::string src{};                 ///< net: the sending endpoint ("127.0.0.1:5000")
   std::string dst{};                 ///< net: the receiving endpoint
-  std::uint64_t bytes = 0;           ///< net: payload size (data, datagram, drop, window)
+  std::uint64_t bytes = 0;           ///< net: payload size (data, datagram, drop, window); fs too
+  std::string path{};                ///< fs: the path operated on
+  std::string result{};              ///< fs: "ok", "short", "torn" or an errno name
   std::string text{};                ///< the line as written
 };
 

@@ -305,6 +305,12 @@ std::pair<std::uint64_t, std::string> timeline::describe(const trace_event& e) {
     if (e.bytes != 0) text += " (" + std::to_string(e.bytes) + " bytes)";
     return {0, text};
   }
+  if (k == "fs") {
+    std::string text = "* fs " + quoted(e.op) + " " + quoted(e.path);
+    if (e.bytes != 0) text += " (" + std::to_string(e.bytes) + " bytes)";
+    if (e.result != "ok") text += ": " + quoted(e.result);
+    return {0, text};
+  }
   return {e.task, k};
 }
 

@@ -27,9 +27,10 @@ const char* const stats_usage =
 
 namespace {
 
-constexpr std::array<const char*, 12> kinds = {"spawn",  "step",   "park",     "wake",
+constexpr std::array<const char*, 13> kinds = {"spawn",  "step",   "park",     "wake",
                                                "cancel", "cancelled", "deadline", "exit",
-                                               "decide", "draw",   "clock",    "net"};
+                                               "decide", "draw",   "clock",    "net",
+                                               "fs"};
 
 struct task_counts {
   std::string name;
@@ -86,7 +87,8 @@ run_counts count(trace_reader& r) {
     // Every kind but deadline, draw, clock and net names a task (the reader
     // checks it is there, though not that it is non-zero).
     const bool has_task =
-        e.kind != "deadline" && e.kind != "draw" && e.kind != "clock" && e.kind != "net";
+        e.kind != "deadline" && e.kind != "draw" && e.kind != "clock" && e.kind != "net" &&
+        e.kind != "fs";
     task_counts scratch;
     task_counts* task = has_task ? &c.tasks[e.task] : &scratch;
     if (task->name.empty()) task->name = quoted(e.name, 80);
@@ -175,8 +177,11 @@ int run_stats(const std::vector<std::string>& args) {
   std::uint64_t steps = 0;
   for (const auto& [id, tc] : c.tasks) steps += tc.steps;
   out.print("events        " + std::to_string(r.events_read()));
-  for (std::size_t k = 0; k < kinds.size(); ++k)
+  for (std::size_t k = 0; k < kinds.size(); ++k) {
+    // fs lines are newer than this report's format: listed only when present.
+    if (c.per_kind[k] == 0 && std::string_view(kinds[k]) == "fs") continue;
     out.print("  " + pad_right(kinds[k], 10) + pad_left(std::to_string(c.per_kind[k]), 10));
+  }
   out.print("decisions     " + std::to_string(c.decisions) + " (largest ready set: " +
             std::to_string(c.largest_ready) + " tasks)");
   out.print("preemptions   " + std::to_string(c.preemptions) +

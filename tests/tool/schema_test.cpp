@@ -226,6 +226,16 @@ std::string sample_net() {
   return line;
 }
 
+std::string sample_fs() {
+  const std::string prefix = "{\"i\":3,\"t\":5";
+  codec::fragments f;
+  f.prefix = prefix;
+  std::string line(codec::fs_size_bound("write", "/tmp/a.log", "ok"), '\0');
+  line.resize(static_cast<std::size_t>(
+      codec::encode_fs(line.data(), f, "write", "/tmp/a.log", 7, "ok") - line.data()));
+  return line;
+}
+
 // A connection, data both ways, EOF, and a datagram: net lines in a real run.
 anyio::task<> net_body() {
   anyio::tcp_listener_options lo;
@@ -302,7 +312,15 @@ TEST_CASE("schema: lists every event kind the encoder writes, with its fields",
     CHECK(schema().validate(line) == "");
     from_encoder.insert("net");
   }
-  REQUIRE(from_encoder.size() == 12);
+  {  // fs lines come from codec::encode_fs
+    const json* def = kind_schema("fs");
+    REQUIRE(def != nullptr);
+    const json line = json::parse(sample_fs());
+    CHECK(keys_of(line) == strings_of((*def)["required"]));
+    CHECK(schema().validate(line) == "");
+    from_encoder.insert("fs");
+  }
+  REQUIRE(from_encoder.size() == 13);
   const json big = json::parse(sample_big_decide());
   CHECK(keys_of(big) == keys_of((*kind_schema("decide"))["properties"]));
   CHECK(big["ready"].size() == 32);
@@ -324,6 +342,7 @@ TEST_CASE("schema: the reader requires each field the schema requires", "[tool][
   for (anyio::event_kind kind : encoder_kinds()) events.push_back(sample_event(kind));
   events.push_back(sample_big_decide());
   events.push_back(sample_net());
+  events.push_back(sample_fs());
   for (const std::string& line : events) {
     INFO("event line " << line);
     REQUIRE_FALSE(reader_field(line, position::event).has_value());

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+// The simulated filesystem (private to sim/): one in-memory tree per
+// simulated host, the durability model (what a crash keeps) and the queue of
+// operations in flight. Like the network (net_world.hpp), an operation is an
+// event in virtual time: it is queued with a seeded latency when a task
+// starts it and takes effect when the backend delivers it from
+// wait_for_events/poll_events — so a crash or a cancellation before then
+// finds it never happened. Every delivery is a trace line ("fs"), every
+// fault and latency a recorded draw.
+#pragma once
+#include <anyio/detail/files.hpp>
+#include <anyio/detail/io.hpp>
+#include <anyio/sim_files.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace anyio::sim::detail::fs {
+
+/// What the filesystem needs from the backend.
+class services {
+ public:
+  virtual std::int64_t fs_now() noexcept = 0;
+  virtual std::uint64_t fs_draw(std::uint64_t bound, std::string_view purpose) = 0;
+  virtual std::int64_t fs_wall_clock() noexcept = 0;
+  /// One operation as a trace line: `result` is "ok", "short" or an errno name.
+  virtual void fs_trace(std::string_view op, std::string_view path, std::uint64_t bytes,
+                        std::string_view result) = 0;
+
+ protected:
+  ~services() = default;
+};
+
+/// A change to a file not yet synced: a write, or a truncate to `offset`.
+struct change {
+  bool truncate = false;
+  std::uint64_t offset = 0;
+  std::string bytes{};
+};
+
+struct node {
+  bool dir = false;
+  unsigned mode = 0644;
+  std::int64_t mtime = 0;
+  std::string data{};                   ///< file: what reads see
+  std::string durable{};                ///< file: what a crash keeps
+  std::vector<change> unsynced{};       ///< file: data = durable + these, in order
+  std::map<std::string, std::uint64_t> entries{};          ///< dir: what lookups see
+  std::map<std::string, std::uint64_t> durable_entries{};  ///< dir: what a crash keeps
+};
+
+struct host_fs {
+  std::map<std::uint64_t, node> nodes{};
+  std::uint64_t next_id = 1;
+  std::uint64_t generation = 0;  ///< bumped by a crash: older handles are stale
+  std::uint64_t used = 0;        ///< bytes of file data (capacity)
+};
+
+class world;
+
+/// One operation in flight; it does its work when delivered.
+class op final : public anyio::detail::io_operation {
+ public:
+  world* owner = nullptr;
+  std::string host{};
+  std::uint64_t generation = 0;
+  /// Runs at delivery: returns 0 or an errno and sets `result`.
+  std::function<int(std::size_t& result)> apply{};
+  std::pair<std::int64_t, std::uint64_t> key{};
+  bool queued = false;
+
+ private:
+  bool cancel() noexcept override;
+};
+
+class world {
+ public:
+  explicit world(services& s);
+  void detach() noexcept { services_ = nullptr; }
+
+  bool pending() const noexcept { return !queue_.empty(); }
+  std::int64_t next_time() const noexcept { return queue_.begin()->first.first; }
+  void deliver_due();
+
+  /// Queue `apply` for `host` after a seeded latency and wait for it; throws
+  /// the errno it returns as file_error(op, path).
+  task<std::size_t> perform(std::string host, const char* op_name, std::string path,
+                            std::function<int(std::size_t&)> apply);
+
+  host_fs& host(const std::string& name);
+  const filesystem_options& options() const noexcept { return opts_; }
+  void configure(const filesystem_options& o) { opts_ = o; }
+  /// A fault with probability `p` (a recorded draw when p > 0).
+  bool fault(double p, std::string_view purpose);
+  std::uint64_t draw(std::uint64_t bound, std::string_view purpose);
+  std::int64_t now() const noexcept;
+  std::int64_t wall_clock() const noexcept;
+  void trace(std::string_view op, std::string_view path, std::uint64_t bytes,
+             std::string_view result);
+  crash_report crash(const std::string& host_name, const crash_options& opts);
+  void unqueue(op& o) noexcept;
+
+ private:
+  services* services_;
+  filesystem_options opts_{};
+  std::map<std::string, host_fs> hosts_{};
+  std::map<std::pair<std::int64_t, std::uint64_t>, op*> queue_{};
+  std::uint64_t sequence_ = 0;
+};
+
+/// The detail::filesystem over a world, for one host.
+std::unique_ptr<anyio::detail::filesystem> make_filesystem(std::shared_ptr<world> w,
+                                                           std::string host);
+
+/// "EIO", "ENOENT", ... for trace lines.
+const char* errno_name(int error) noexcept;
+
+}  // namespace anyio::sim::detail::fs
