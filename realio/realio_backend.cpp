@@ -6,6 +6,7 @@
 // complete operations, and the kernel decides what runs next. Asio stays in
 // this directory; no public header includes it.
 #include "net_support.hpp"
+#include "process_support.hpp"
 
 #include <anyio/backend.hpp>
 #include <anyio/run.hpp>
@@ -31,7 +32,8 @@ class realio_backend final : public backend {
       : ctx_(ASIO_CONCURRENCY_HINT_UNSAFE_IO),
         timer_(ctx_),
         guard_(asio::make_work_guard(ctx_)),
-        network_(ctx_) {}
+        network_(ctx_),
+        processes_(make_process_service(ctx_)) {}
 
   std::int64_t now() noexcept override {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -72,6 +74,7 @@ class realio_backend final : public backend {
   bool fifo() const noexcept override { return true; }
   std::string name() const override { return "realio"; }
   detail::network* network() noexcept override { return &network_; }
+  detail::process_service* processes() noexcept override { return processes_.get(); }
 
  private:
   void arm(std::int64_t deadline) {
@@ -89,6 +92,7 @@ class realio_backend final : public backend {
   std::int64_t armed_ = never;
   std::mt19937_64 entropy_{std::random_device{}()};
   realio_network network_;
+  std::unique_ptr<detail::process_service> processes_;
 };
 
 }  // namespace

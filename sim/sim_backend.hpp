@@ -13,6 +13,7 @@
 #include <anyio/sim_trace.hpp>
 
 #include "net_world.hpp"
+#include "process_support.hpp"
 #include "prng.hpp"
 #include "strategy.hpp"
 #include "trace_codec.hpp"
@@ -71,7 +72,10 @@ struct decision_record {
   std::size_t chosen = 0;              ///< index chosen
 };
 
-class sim_backend final : public backend, private instrument, private net::services {
+class sim_backend final : public backend,
+                          private instrument,
+                          private net::services,
+                          private process_tracer {
  public:
   sim_backend(const options& opts, std::shared_ptr<recording> record,
               std::shared_ptr<const expectation> expect, std::shared_ptr<const script> follow,
@@ -90,6 +94,7 @@ class sim_backend final : public backend, private instrument, private net::servi
   instrument* backend_instrument() noexcept override { return traced_ ? this : nullptr; }
   bool decisions_record_steps() const noexcept override { return true; }
   anyio::detail::network* network() noexcept override;
+  anyio::detail::process_service* processes() noexcept override;
   std::string name() const override;
   void run_started() override;
   void run_finished(const run_outcome& outcome) override;
@@ -117,6 +122,8 @@ class sim_backend final : public backend, private instrument, private net::servi
   void net_trace(std::string_view op, std::string_view src, std::string_view dst,
                  std::uint64_t bytes) override;
   void deliver_net();
+  void process_event(std::string_view op, std::string_view program, std::int64_t pid,
+                     std::int64_t code) override;
   /// Move the virtual clock to `to` (a clock line in the trace).
   void advance_clock(std::int64_t to);
   void emit(const kernel_event& e);
@@ -192,6 +199,7 @@ class sim_backend final : public backend, private instrument, private net::servi
   run_outcome outcome_;
   std::shared_ptr<net::world> world_;
   std::unique_ptr<anyio::detail::network> network_;
+  std::unique_ptr<anyio::detail::process_service> processes_;  // created at first use
 };
 
 }  // namespace anyio::sim::detail

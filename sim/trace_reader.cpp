@@ -201,6 +201,14 @@ void parse_event(const line_reader& r, trace_event& e) {
     e.src = r.str("src");
     e.dst = r.str("dst");
     e.bytes = r.u64("bytes");
+  } else if (k == "process") {
+    e.op = r.str("op");
+    static constexpr const char* ops[] = {"spawn", "signal", "exit", "not_found"};
+    if (std::find(std::begin(ops), std::end(ops), e.op) == std::end(ops))
+      r.fail("op", "has unknown process operation \"" + e.op + "\"");
+    e.program = r.str("program");
+    e.pid = r.i64("pid");
+    e.code = r.i64("code");
   } else if (k != "step" && k != "cancelled") {
     r.fail("ev", "has unknown event kind \"" + k + "\"");
   }

@@ -8,6 +8,7 @@
 #include <anyio/lowlevel.hpp>
 #include <anyio/memory_stream.hpp>
 #include <anyio/net.hpp>
+#include <anyio/process.hpp>
 #include <anyio/run.hpp>
 #include <anyio/sim.hpp>
 #include <anyio/streams.hpp>

@@ -19,6 +19,7 @@ namespace anyio {
 class instrument;
 namespace detail {
 class network;
+class process_service;
 }
 
 /// How a run ended, as the kernel reports it to the backend (sim writes it
@@ -119,6 +120,9 @@ class backend {
   /// Operations complete from wait_for_events/poll_events through
   /// io_operation::complete(), which may wake a parked task between steps.
   virtual detail::network* network() noexcept { return nullptr; }
+
+  /// The child processes this backend starts (detail/process.hpp), or null.
+  virtual detail::process_service* processes() noexcept { return nullptr; }
 
   /// Short name for messages: "realio" or "sim".
   virtual std::string name() const = 0;

@@ -54,7 +54,7 @@ struct trace_header {
 /// One event line. Fields not used by `kind` are zero/empty.
 struct trace_event {
   std::uint64_t line = 0;  ///< 1-based line number in the trace
-  /// spawn step park wake cancel cancelled deadline exit decide draw clock net
+  /// spawn step park wake cancel cancelled deadline exit decide draw clock net process
   std::string kind{};
   std::uint64_t step = 0;
   std::int64_t time = 0;
@@ -78,6 +78,9 @@ struct trace_event {
   std::string src{};                 ///< net: the sending endpoint ("127.0.0.1:5000")
   std::string dst{};                 ///< net: the receiving endpoint
   std::uint64_t bytes = 0;           ///< net: payload size (data, datagram, drop, window)
+  std::string program{};             ///< process: argv[0] (op is spawn, signal, exit, not_found)
+  std::int64_t pid = 0;              ///< process: the simulated pid (0 for not_found)
+  std::int64_t code = 0;             ///< process: exit status (exit), signal (signal), else 0
   std::string text{};                ///< the line as written
 };
 
