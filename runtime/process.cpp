@@ -116,17 +116,18 @@ void check_argv(const std::vector<std::string>& argv, const char* api) {
 
 }  // namespace
 
-task<process> open_process(std::vector<std::string> argv, process_options options) {
-  check_argv(argv, "anyio::open_process()");
-  if (options.input)
-    throw std::invalid_argument(
-        "anyio::open_process(): options.input is for run_process; write to stdin_stream()");
+namespace {
+
+// The public calls are plain functions that move their parameters into these
+// coroutines: g++ 12 copies a temporary argument of a coroutine bitwise (see
+// DESIGN.md), which a named, moved parameter avoids.
+task<process> open_process_impl(std::vector<std::string> argv, process_options options) {
   detail::process_service& service = detail::current_process_service("anyio::open_process()");
   co_return process(co_await service.spawn(std::move(argv), std::move(options)));
 }
 
-task<completed_process> run_process(std::vector<std::string> argv, process_options options) {
-  check_argv(argv, "anyio::run_process()");
+task<completed_process> run_process_impl(std::vector<std::string> argv,
+                                         process_options options) {
   detail::process_service& service = detail::current_process_service("anyio::run_process()");
   std::optional<std::string> input = std::move(options.input);
   options.input.reset();
@@ -152,6 +153,21 @@ task<completed_process> run_process(std::vector<std::string> argv, process_optio
   }
   if (options.check) result.check_returncode();
   co_return result;
+}
+
+}  // namespace
+
+task<process> open_process(std::vector<std::string> argv, process_options options) {
+  check_argv(argv, "anyio::open_process()");
+  if (options.input)
+    throw std::invalid_argument(
+        "anyio::open_process(): options.input is for run_process; write to stdin_stream()");
+  return open_process_impl(std::move(argv), std::move(options));
+}
+
+task<completed_process> run_process(std::vector<std::string> argv, process_options options) {
+  check_argv(argv, "anyio::run_process()");
+  return run_process_impl(std::move(argv), std::move(options));
 }
 
 namespace detail {
