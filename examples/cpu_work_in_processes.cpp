@@ -15,6 +15,8 @@
 // test-expect: total 87433 primes; the ticker ticked while the workers computed
 #include "example_main.hpp"
 
+#include <nlohmann/json.hpp>
+// After nlohmann/json.hpp: the typed to_process calls convert through it.
 #include <anyio/to_process.hpp>
 
 #include <cstdio>

@@ -307,6 +307,27 @@ class realio_processes final : public detail::process_service {
   bool simulated() const noexcept override { return false; }
 
  private:
+  /// The pipes (O_CLOEXEC: only the child's dup2'd copies survive exec) and
+  /// /dev/null redirections of the child's descriptors 0, 1 and 2.
+  static void redirect_stdio(const process_options& options, posix_spawn_file_actions_t& actions,
+                             unique_fd (&parent)[3], unique_fd (&child)[3],
+                             const std::string& what) {
+    const redirect modes[3] = {options.stdin_mode, options.stdout_mode, options.stderr_mode};
+    for (int i = 0; i < 3; ++i) {
+      if (modes[i] == redirect::pipe) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(last_error(), what + " (pipe)");
+        // fds[0] reads, fds[1] writes: the child reads its stdin.
+        parent[i].reset(i == 0 ? fds[1] : fds[0]);
+        child[i].reset(i == 0 ? fds[0] : fds[1]);
+        posix_spawn_file_actions_adddup2(&actions, child[i].get(), i);
+      } else if (modes[i] == redirect::devnull) {
+        posix_spawn_file_actions_addopen(&actions, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY,
+                                         0);
+      }
+    }
+  }
+
   std::unique_ptr<detail::process_impl> start(std::vector<std::string> argv,
                                               const process_options& options) {
     const std::string what = "open_process: cannot run '" + argv[0] + "'" +
@@ -331,20 +352,7 @@ class realio_processes final : public detail::process_service {
     // parent[i]: our end of the child's descriptor i, when piped.
     unique_fd parent[3];
     unique_fd child[3];
-    const redirect modes[3] = {options.stdin_mode, options.stdout_mode, options.stderr_mode};
-    for (int i = 0; i < 3; ++i) {
-      if (modes[i] == redirect::pipe) {
-        int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(last_error(), what + " (pipe)");
-        // fds[0] reads, fds[1] writes: the child reads its stdin.
-        parent[i].reset(i == 0 ? fds[1] : fds[0]);
-        child[i].reset(i == 0 ? fds[0] : fds[1]);
-        posix_spawn_file_actions_adddup2(&actions.a, child[i].get(), i);
-      } else if (modes[i] == redirect::devnull) {
-        posix_spawn_file_actions_addopen(&actions.a, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY,
-                                         0);
-      }
-    }
+    redirect_stdio(options, actions.a, parent, child, what);
     if (options.cwd) posix_spawn_file_actions_addchdir_np(&actions.a, options.cwd->c_str());
 
     std::vector<char*> args;
@@ -370,7 +378,8 @@ class realio_processes final : public detail::process_service {
     p->args = std::move(argv);
     const std::string name = "process " + std::to_string(pid) + " (" + p->args[0] + ")";
     if (parent[0].get() >= 0)
-      p->in = std::make_unique<pipe_send_stream>(ctx_, parent[0].release(), "send to stdin of " + name);
+      p->in = std::make_unique<pipe_send_stream>(ctx_, parent[0].release(),
+                                                 "send to stdin of " + name);
     if (parent[1].get() >= 0)
       p->out = std::make_unique<pipe_receive_stream>(ctx_, parent[1].release(),
                                                      "receive from stdout of " + name);

@@ -187,7 +187,8 @@ namespace sim {
 
 void program_registry::add(std::string name, program_handler handler) {
   if (name.empty() || !handler)
-    throw std::invalid_argument("anyio::sim::programs().add(): a program needs a name and a handler");
+    throw std::invalid_argument(
+        "anyio::sim::programs().add(): a program needs a name and a handler");
   programs_.insert_or_assign(std::move(name), std::move(handler));
 }
 

@@ -133,7 +133,8 @@ task<std::unique_ptr<worker>> start_worker() {
   std::map<std::string, std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     const char* eq = std::strchr(*e, '=');
-    if (eq != nullptr) env.emplace(std::string(*e, static_cast<std::size_t>(eq - *e)), std::string(eq + 1));
+    if (eq != nullptr)
+      env.emplace(std::string(*e, static_cast<std::size_t>(eq - *e)), std::string(eq + 1));
   }
   env[marker] = "1";
   process_options options;
@@ -240,12 +241,13 @@ const std::string& name_of(const void* identity) {
   return it->second;
 }
 
-task<std::string> call(const std::string& name, std::string args_json, capacity_limiter* limiter) {
+task<std::string> call(std::string name, std::string args_json, capacity_limiter* limiter) {
   anyio::detail::process_service& service =
       anyio::detail::current_process_service("anyio::to_process::run_sync()");
   if (!find(name))
-    anyio::detail::throw_usage_error("anyio::to_process::run_sync(): no function is registered as '" +
-                                     name + "'; call anyio::to_process::register_function first");
+    anyio::detail::throw_usage_error(
+        "anyio::to_process::run_sync(): no function is registered as '" + name +
+        "'; call anyio::to_process::register_function first");
   if (service.simulated()) {
     if (limiter != nullptr) {
       auto token = co_await limiter->guard();

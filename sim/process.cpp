@@ -183,8 +183,8 @@ class sim_processes final : public anyio::detail::process_service {
     trace_.process_event("spawn", st->program, st->pid, 0);
     auto root = anyio::detail::make_child_root(run_program, st, *handler);
     auto h = root.handle();
-    anyio::detail::spawn_system_task(h.promise().record(), h,
-                                     "process " + std::to_string(st->pid) + " (" + st->program + ")");
+    std::string name = "process " + std::to_string(st->pid) + " (" + st->program + ")";
+    anyio::detail::spawn_system_task(h.promise().record(), h, std::move(name));
     (void)root.release();
     co_return p;
   }

@@ -9,20 +9,23 @@
 //
 // The program's main must let a worker serve before doing anything else:
 //
+//   #include <nlohmann/json.hpp>
+//   #include <anyio/to_process.hpp>
 //   int main(int argc, char** argv) {
 //     anyio::to_process::register_function("fib", fib);
 //     anyio::to_process::serve_if_worker(argc, argv);  // returns only in the parent
 //     ...
 //   }
 //
-// This header needs nlohmann_json (nlohmann-json3-dev); anyio.hpp does not
-// include it.
+// The typed calls (register_function, run_sync) convert through
+// nlohmann_json: include <nlohmann/json.hpp> before this header. A public
+// header never pulls nlohmann_json in itself (it stays light and
+// dependency-free, and anyio.hpp does not include this one); without it
+// only the JSON-text calls (register_json_function, run_sync_json) exist.
 #pragma once
 #include <anyio/errors.hpp>
 #include <anyio/sync.hpp>
 #include <anyio/task.hpp>
-
-#include <nlohmann/json.hpp>
 
 #include <cstddef>
 #include <functional>
@@ -60,8 +63,44 @@ void register_erased(std::string name, erased_function fn, const void* identity)
 /// The name `identity` (a function pointer) was registered under; throws
 /// usage_error if none.
 const std::string& name_of(const void* identity);
-task<std::string> call(const std::string& name, std::string args_json, capacity_limiter* limiter);
+task<std::string> call(std::string name, std::string args_json, capacity_limiter* limiter);
+}  // namespace detail
 
+/// Register a function of JSON text (a JSON array of the arguments) to JSON
+/// text (the result), under `name`: the typed register_function's core.
+inline void register_json_function(std::string name,
+                                   std::function<std::string(const std::string&)> fn) {
+  detail::register_erased(std::move(name), std::move(fn), nullptr);
+}
+
+/// Options of run_sync: the limiter to borrow a token from (default: the
+/// run's, of the CPU count).
+struct options {
+  capacity_limiter* limiter = nullptr;
+};
+
+/// Call the function registered as `name` with `args_json` (a JSON array)
+/// and return its result as JSON text: run_sync's core.
+inline task<std::string> run_sync_json(std::string name, std::string args_json,
+                                       options opts = {}) {
+  return detail::call(std::move(name), std::move(args_json), opts.limiter);
+}
+
+/// In a worker (the marker is in the environment): serve requests until the
+/// parent closes the pipe, then exit the process; never returns. Otherwise
+/// returns at once. argc/argv are not used yet; they keep the door open to a
+/// marker argument.
+void serve_if_worker(int argc, char** argv);
+
+/// True in a worker process (before serve_if_worker ran).
+bool is_worker() noexcept;
+
+/// The limiter run_sync uses by default: as many tokens as CPUs. One per run.
+capacity_limiter& current_default_process_limiter();
+
+#if defined(NLOHMANN_JSON_VERSION_MAJOR)
+
+namespace detail {
 template <class R, class... A> erased_function erase(std::function<R(A...)> f) {
   return [f = std::move(f)](const std::string& args_json) -> std::string {
     const nlohmann::json args = nlohmann::json::parse(args_json);
@@ -91,24 +130,6 @@ template <class Fn> void register_function(std::string name, Fn fn) {
     identity = reinterpret_cast<const void*>(fn);
   detail::register_erased(std::move(name), detail::erase(std::function(std::move(fn))), identity);
 }
-
-/// In a worker (the marker is in the environment): serve requests until the
-/// parent closes the pipe, then exit the process; never returns. Otherwise
-/// returns at once. argc/argv are not used yet; they keep the door open to a
-/// marker argument.
-void serve_if_worker(int argc, char** argv);
-
-/// True in a worker process (before serve_if_worker ran).
-bool is_worker() noexcept;
-
-/// The limiter run_sync uses by default: as many tokens as CPUs. One per run.
-capacity_limiter& current_default_process_limiter();
-
-/// Options of run_sync: the limiter to borrow a token from (default: the
-/// run's, of the CPU count).
-struct options {
-  capacity_limiter* limiter = nullptr;
-};
 
 /// Run the function registered as `name` with `args` in a worker process
 /// and return its result as R (a nlohmann::json by default; void to drop
@@ -145,5 +166,22 @@ task<R> run_sync_with(options opts, std::string name, Args... args) {
     co_return nlohmann::json::parse(result).template get<R>();
   }
 }
+
+#else
+
+/// Without nlohmann_json the typed calls are a clear compile error.
+template <class... T> void register_function(T&&...) {
+  static_assert(sizeof...(T) == 0,
+                "anyio::to_process::register_function converts through nlohmann_json: "
+                "#include <nlohmann/json.hpp> before <anyio/to_process.hpp>");
+}
+template <class R = void, class... T> task<R> run_sync(T&&...) {
+  static_assert(sizeof...(T) == 0,
+                "anyio::to_process::run_sync converts through nlohmann_json: "
+                "#include <nlohmann/json.hpp> before <anyio/to_process.hpp>");
+  return {};
+}
+
+#endif  // NLOHMANN_JSON_VERSION_MAJOR
 
 }  // namespace anyio::to_process

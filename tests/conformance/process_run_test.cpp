@@ -50,7 +50,8 @@ ANYIO_TEST_CASE("process run: a non-zero exit is process_error naming the comman
   int code = 0;
   std::string what;
   try {
-    (void)co_await anyio::run_process(process_test::cmd("sh", "-c", "echo first >&2; echo oops >&2; exit 3"));
+    auto argv = process_test::cmd("sh", "-c", "echo first >&2; echo oops >&2; exit 3");
+    (void)co_await anyio::run_process(argv);
   } catch (const anyio::process_error& e) {
     code = e.returncode();
     what = e.what();

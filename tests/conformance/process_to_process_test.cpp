@@ -8,6 +8,8 @@
 // so the worker serves before Catch2's main starts.
 #include "tests/conformance/process_test_support.hpp"
 
+#include <nlohmann/json.hpp>
+// After nlohmann/json.hpp: the typed to_process calls convert through it.
 #include <anyio/to_process.hpp>
 
 #include <cstdlib>

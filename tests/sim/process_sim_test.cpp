@@ -92,7 +92,8 @@ TEST_CASE("sim process: the trace has spawn, signal, exit and not_found lines, a
   CHECK(t.outcome.kind == "passed");
   // The handler is a task of the run, named after its pid and program.
   bool named = false;
-  for (const auto& e : t.events) named = named || (e.kind == "spawn" && e.name == "process 1000 (sim-cat)");
+  for (const auto& e : t.events)
+    named = named || (e.kind == "spawn" && e.name == "process 1000 (sim-cat)");
   CHECK(named);
   // Replay follows the recorded decisions and must meet the same lines.
   CHECK_NOTHROW(anyio::sim::replay(body, path));
