@@ -9,6 +9,7 @@
 #include "net_support.hpp"
 #include "signals.hpp"
 #include "threads.hpp"
+#include "process_support.hpp"
 
 #include <anyio/backend.hpp>
 #include <anyio/run.hpp>
@@ -36,7 +37,8 @@ class realio_backend final : public backend {
         guard_(asio::make_work_guard(ctx_)),
         network_(ctx_),
         threads_(ctx_),
-        signals_(ctx_) {}
+        signals_(ctx_),
+        processes_(make_process_service(ctx_)) {}
 
   std::int64_t now() noexcept override {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -80,6 +82,7 @@ class realio_backend final : public backend {
   detail::filesystem* filesystem() noexcept override { return files_.get(); }
   detail::threads* threads() noexcept override { return &threads_; }
   detail::signals* signals() noexcept override { return &signals_; }
+  detail::process_service* processes() noexcept override { return processes_.get(); }
 
  private:
   void arm(std::int64_t deadline) {
@@ -100,6 +103,7 @@ class realio_backend final : public backend {
   std::unique_ptr<detail::filesystem> files_ = make_filesystem();
   realio_threads threads_;  // after ctx_: joined before the io_context goes
   realio_signals signals_;
+  std::unique_ptr<detail::process_service> processes_;
 };
 
 }  // namespace

@@ -115,6 +115,7 @@ class kernel {
   std::uint64_t next_timer_seq_ = 1;
   std::uint64_t steps_ = 0;
   std::uint64_t live_tasks_ = 0;
+  std::uint64_t system_live_ = 0;  // tasks from spawn_system_task, not in a group
   std::vector<idle_node*> idle_;     // wait_all_tasks_blocked, by (cushion, seq)
   std::uint64_t shielded_failures_ = 0;  // shielded scopes left by an exception
   std::vector<task_record*> handles_;       // slot - 1 -> task, null when free

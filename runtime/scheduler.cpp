@@ -152,13 +152,21 @@ void kernel::spawn(task_record& t, std::coroutine_handle<> root, std::string nam
   emit(event_kind::spawn, &t, parent_id);
 }
 
+void spawn_system_task(task_record& child, std::coroutine_handle<> root, std::string name) {
+  kernel& k = kernel::require("spawn_system_task()");
+  k.spawn(child, root, std::move(name), &k.root_scope_, k.current_->id);
+  ++k.system_live_;
+}
+
 const std::string& kernel::name_of(task_record& t) {
   if (!t.name) t.name = std::make_unique<std::string>("task-" + std::to_string(t.id));
   return *t.name;
 }
 
 void kernel::loop() {
-  while (!main_done_) {
+  // System tasks (a sim program's handler) outlive main only until they
+  // have seen the cancellation main's end sent them.
+  while (!main_done_ || system_live_ != 0) {
     if (ready_.empty()) {
       std::int64_t next = deadlines_.empty() ? never : deadlines_.top()->when;
       bool idle_primed = false;  // trio: wait at most the smallest cushion
@@ -252,6 +260,10 @@ void kernel::finalize(task_record& t) {
     main_error_ = t.error;
     main_done_ = true;
     main_ = nullptr;
+    if (system_live_ != 0) cancel(root_scope_, "the main task finished");
+  } else if (t.group == nullptr) {
+    ANYIO_ASSERT(system_live_ > 0);
+    --system_live_;  // its wrapper keeps its outcome; nothing to report here
   } else {
     child_exited(t);
   }

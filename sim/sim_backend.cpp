@@ -103,6 +103,21 @@ void sim_backend::deliver_events() {
   throw_if_diverged();
 }
 
+anyio::detail::process_service* sim_backend::processes() noexcept {
+  if (!processes_) processes_ = make_process_service(static_cast<process_tracer&>(*this));
+  return processes_.get();
+}
+
+void sim_backend::process_event(std::string_view op, std::string_view program, std::int64_t pid,
+                                std::int64_t code) {
+  if (!traced_) return;
+  codec::fragments reuse;
+  reuse.prefix = prefix_for(picks_, now_);
+  char* start = reserve(codec::process_size_bound(op, program));
+  const line_origin origin{picks_, now_, 0, {}};
+  commit(start, codec::encode_process(start, reuse, op, program, pid, code), &origin);
+}
+
 void sim_backend::deliver_net() {
   world_->deliver_due();
   throw_if_diverged();

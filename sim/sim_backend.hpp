@@ -14,6 +14,7 @@
 
 #include "fs_world.hpp"
 #include "net_world.hpp"
+#include "process_support.hpp"
 #include "prng.hpp"
 #include "strategy.hpp"
 #include "signals.hpp"
@@ -80,7 +81,8 @@ class sim_backend final : public backend,
                           private instrument,
                           private net::services,
                           private fs::services,
-                          private event_services {
+                          private event_services,
+                          private process_tracer {
  public:
   sim_backend(const options& opts, std::shared_ptr<recording> record,
               std::shared_ptr<const expectation> expect, std::shared_ptr<const script> follow,
@@ -106,6 +108,7 @@ class sim_backend final : public backend,
   anyio::detail::filesystem* filesystem() noexcept override;
   anyio::detail::threads* threads() noexcept override;
   anyio::detail::signals* signals() noexcept override;
+  anyio::detail::process_service* processes() noexcept override;
   std::string name() const override;
   void run_started() override;
   void run_finished(const run_outcome& outcome) override;
@@ -148,6 +151,8 @@ class sim_backend final : public backend,
   void schedule_event(std::int64_t at, std::function<void()> fn) override;
   void deliver_events();
   void trace_event(const char* what, std::int64_t value) override;
+  void process_event(std::string_view op, std::string_view program, std::int64_t pid,
+                     std::int64_t code) override;
   /// Move the virtual clock to `to` (a clock line in the trace).
   void advance_clock(std::int64_t to);
   void emit(const kernel_event& e);
@@ -228,6 +233,7 @@ class sim_backend final : public backend,
   std::map<std::pair<std::int64_t, std::uint64_t>, std::function<void()>> events_;
   std::uint64_t event_seq_ = 0;
   std::unique_ptr<sim_signals> signals_;
+  std::unique_ptr<anyio::detail::process_service> processes_;  // created at first use
   std::unique_ptr<sim_threads> threads_;  // last: its workers are joined first
 };
 

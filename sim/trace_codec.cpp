@@ -326,6 +326,18 @@ char* encode_fs(char* p, const fragments& reuse, std::string_view op, std::strin
   return p;
 }
 
+char* encode_process(char* p, const fragments& reuse, std::string_view op,
+                     std::string_view program, std::int64_t pid, std::int64_t code) noexcept {
+  p = put_bytes(p, reuse.prefix.data(), reuse.prefix.size());
+  p = put(p, ",\"ev\":\"process\"");
+  p = string_field(p, ",\"op\":", op);
+  p = string_field(p, ",\"program\":", program);
+  p = i64_field(p, ",\"pid\":", pid);
+  p = i64_field(p, ",\"code\":", code);
+  *p++ = '}';
+  return p;
+}
+
 char* encode_prefix(char* out, std::uint64_t step, std::int64_t time) noexcept {
   return prefix_fields(out, step, time);
 }

@@ -84,6 +84,16 @@ inline std::size_t fs_size_bound(std::string_view op, std::string_view path,
 }
 char* encode_fs(char* out, const fragments& reuse, std::string_view op, std::string_view path,
                 std::uint64_t bytes, std::string_view result) noexcept;
+
+/// The line of a simulated process's life (sim/process.cpp):
+/// `{"i":..,"t":..,"ev":"process","op":"spawn","program":"cat","pid":1000,"code":0}`.
+/// `code`: the exit status (exit; minus the signal if one ended it), the
+/// signal (signal), else 0. `reuse.prefix` must be given.
+inline std::size_t process_size_bound(std::string_view op, std::string_view program) noexcept {
+  return prefix_size_bound + 120 + 6 * (op.size() + program.size());
+}
+char* encode_process(char* out, const fragments& reuse, std::string_view op,
+                     std::string_view program, std::int64_t pid, std::int64_t code) noexcept;
 /// Replaces `out` with the line for one event (for tools and tests).
 void encode_event(std::string& out, const kernel_event& e);
 

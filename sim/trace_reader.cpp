@@ -143,6 +143,28 @@ void parse_fs(const line_reader& r, trace_event& e) {
   e.result = r.str("result");
 }
 
+/// The fields of a line from the simulated world (net, process): not a task's.
+void parse_world_event(const line_reader& r, trace_event& e) {
+  if (e.kind == "net") {
+    e.op = r.str("op");
+    static constexpr const char* ops[] = {"syn", "synack",   "refused", "data",  "fin",
+                                          "rst", "window", "datagram", "drop", "signal"};
+    if (std::find(std::begin(ops), std::end(ops), e.op) == std::end(ops))
+      r.fail("op", "has unknown network operation \"" + e.op + "\"");
+    e.src = r.str("src");
+    e.dst = r.str("dst");
+    e.bytes = r.u64("bytes");
+  } else {
+    e.op = r.str("op");
+    static constexpr const char* ops[] = {"spawn", "signal", "exit", "not_found"};
+    if (std::find(std::begin(ops), std::end(ops), e.op) == std::end(ops))
+      r.fail("op", "has unknown process operation \"" + e.op + "\"");
+    e.program = r.str("program");
+    e.pid = r.i64("pid");
+    e.code = r.i64("code");
+  }
+}
+
 /// Fills `e`, which holds the previous line's event: every field is reset,
 /// but the line's text and the ready list keep their storage, so reading an
 /// event seldom allocates.
@@ -200,15 +222,8 @@ void parse_event(const line_reader& r, trace_event& e) {
     if (e.bound == 0 || e.value >= e.bound) r.fail("value", "must be below 'bound'");
   } else if (k == "clock") {
     e.from = r.i64("from");
-  } else if (k == "net") {
-    e.op = r.str("op");
-    static constexpr const char* ops[] = {"syn",    "synack",   "refused", "data",  "fin",
-                                          "rst",    "window",   "datagram", "drop", "signal"};
-    if (std::find(std::begin(ops), std::end(ops), e.op) == std::end(ops))
-      r.fail("op", "has unknown network operation \"" + e.op + "\"");
-    e.src = r.str("src");
-    e.dst = r.str("dst");
-    e.bytes = r.u64("bytes");
+  } else if (k == "net" || k == "process") {
+    parse_world_event(r, e);
   } else if (k == "fs") {
     parse_fs(r, e);
   } else if (k != "step" && k != "cancelled") {

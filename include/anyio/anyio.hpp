@@ -9,6 +9,7 @@
 #include <anyio/lowlevel.hpp>
 #include <anyio/memory_stream.hpp>
 #include <anyio/net.hpp>
+#include <anyio/process.hpp>
 #include <anyio/run.hpp>
 #include <anyio/signals.hpp>
 #include <anyio/sim.hpp>

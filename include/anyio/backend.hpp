@@ -22,6 +22,7 @@ class network;
 class filesystem;
 class threads;
 class signals;
+class process_service;
 }
 
 /// How a run ended, as the kernel reports it to the backend (sim writes it
@@ -132,6 +133,9 @@ class backend {
 
   /// The signals this backend delivers (detail/signals.hpp), or null.
   virtual detail::signals* signals() noexcept { return nullptr; }
+
+  /// The child processes this backend starts (detail/process.hpp), or null.
+  virtual detail::process_service* processes() noexcept { return nullptr; }
 
   /// Short name for messages: "realio" or "sim".
   virtual std::string name() const = 0;

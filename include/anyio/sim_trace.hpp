@@ -55,6 +55,7 @@ struct trace_header {
 struct trace_event {
   std::uint64_t line = 0;  ///< 1-based line number in the trace
   /// spawn step park wake cancel cancelled deadline exit decide draw clock net fs
+  /// process
   std::string kind{};
   std::uint64_t step = 0;
   std::int64_t time = 0;
@@ -80,6 +81,9 @@ struct trace_event {
   std::uint64_t bytes = 0;           ///< net: payload size (data, datagram, drop, window); fs too
   std::string path{};                ///< fs: the path operated on
   std::string result{};              ///< fs: "ok", "short", "torn" or an errno name
+  std::string program{};             ///< process: argv[0] (op is spawn, signal, exit, not_found)
+  std::int64_t pid = 0;              ///< process: the simulated pid (0 for not_found)
+  std::int64_t code = 0;             ///< process: exit status (exit), signal (signal), else 0
   std::string text{};                ///< the line as written
 };
 

@@ -311,6 +311,13 @@ std::pair<std::uint64_t, std::string> timeline::describe(const trace_event& e) {
     if (e.result != "ok") text += ": " + quoted(e.result);
     return {0, text};
   }
+  if (k == "process") {
+    std::string text = "* process " + quoted(e.op) + " '" + quoted(e.program) + "'";
+    if (e.pid != 0) text += " pid " + std::to_string(e.pid);
+    if (e.op == "exit") text += " status " + std::to_string(e.code);
+    if (e.op == "signal") text += " signal " + std::to_string(e.code);
+    return {0, text};
+  }
   return {e.task, k};
 }
 

@@ -27,10 +27,10 @@ const char* const stats_usage =
 
 namespace {
 
-constexpr std::array<const char*, 13> kinds = {"spawn",  "step",   "park",     "wake",
+constexpr std::array<const char*, 14> kinds = {"spawn",  "step",   "park",     "wake",
                                                "cancel", "cancelled", "deadline", "exit",
                                                "decide", "draw",   "clock",    "net",
-                                               "fs"};
+                                               "fs", "process"};
 
 struct task_counts {
   std::string name;
@@ -84,11 +84,10 @@ run_counts count(trace_reader& r) {
     const trace_event& e = *next;
     const std::size_t k = kind_index(e.kind);
     if (k < kinds.size()) ++c.per_kind[k];
-    // Every kind but deadline, draw, clock and net names a task (the reader
-    // checks it is there, though not that it is non-zero).
-    const bool has_task =
-        e.kind != "deadline" && e.kind != "draw" && e.kind != "clock" && e.kind != "net" &&
-        e.kind != "fs";
+    // Every kind but deadline, draw, clock, net, fs and process names a task
+    // (the reader checks it is there, though not that it is non-zero).
+    const bool has_task = e.kind != "deadline" && e.kind != "draw" && e.kind != "clock" &&
+                          e.kind != "net" && e.kind != "fs" && e.kind != "process";
     task_counts scratch;
     task_counts* task = has_task ? &c.tasks[e.task] : &scratch;
     if (task->name.empty()) task->name = quoted(e.name, 80);

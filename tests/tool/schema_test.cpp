@@ -236,6 +236,16 @@ std::string sample_fs() {
   return line;
 }
 
+std::string sample_process() {
+  const std::string prefix = "{\"i\":3,\"t\":5";
+  codec::fragments f;
+  f.prefix = prefix;
+  std::string line(codec::process_size_bound("exit", "cat"), '\0');
+  line.resize(static_cast<std::size_t>(
+      codec::encode_process(line.data(), f, "exit", "cat", 1000, -9) - line.data()));
+  return line;
+}
+
 // A connection, data both ways, EOF, and a datagram: net lines in a real run.
 anyio::task<> net_body() {
   anyio::tcp_listener_options lo;
@@ -320,7 +330,16 @@ TEST_CASE("schema: lists every event kind the encoder writes, with its fields",
     CHECK(schema().validate(line) == "");
     from_encoder.insert("fs");
   }
-  REQUIRE(from_encoder.size() == 13);
+  {  // process lines come from codec::encode_process (sim/process.cpp)
+    const json* def = kind_schema("process");
+    REQUIRE(def != nullptr);
+    const json line = json::parse(sample_process());
+    CHECK(keys_of(line) == strings_of((*def)["required"]));
+    CHECK(schema().validate(line) == "");
+    CHECK(line["code"] == -9);
+    from_encoder.insert("process");
+  }
+  REQUIRE(from_encoder.size() == 14);
   const json big = json::parse(sample_big_decide());
   CHECK(keys_of(big) == keys_of((*kind_schema("decide"))["properties"]));
   CHECK(big["ready"].size() == 32);

@@ -68,6 +68,12 @@ void group_body_done(task_group_state& g, cancel_node& scope, std::exception_ptr
 void group_wait(task_group_state& g, task_record& t, std::coroutine_handle<> h);
 void group_finish(task_group_state& g, cancel_node& scope);
 void group_destroyed(task_group_state& g) noexcept;
+/// A task outside every task group, under the run's root scope (trio's
+/// system tasks): for what must run beside the caller without a group of
+/// its own, such as a simulated program's handler. Its root must catch
+/// everything (an exception it lets out is dropped). When the main task
+/// finishes, the root scope is cancelled and the run waits for these tasks.
+void spawn_system_task(task_record& child, std::coroutine_handle<> root, std::string name);
 void start_begin(start_state_base& s, task_group_state& g, cancel_node& scope, task_record& child,
                  std::coroutine_handle<> root, std::string name);
 void start_wait(start_state_base& s, task_record& t, std::coroutine_handle<> h);
