@@ -149,6 +149,31 @@ task<std::size_t> world::perform(std::string host_name, const char* op_name, std
 
 namespace {
 
+void apply_change(std::string& data, const change& c);
+
+/// Apply `c` to `n` and remember it (with what it replaced) as unsynced.
+void record_change(node& n, change c) {
+  c.old_size = n.data.size();
+  c.old_at = c.offset;
+  if (c.offset < n.data.size()) {
+    const std::uint64_t span = c.truncate ? n.data.size() - c.offset : c.bytes.size();
+    c.old_bytes = n.data.substr(c.offset, span);
+  }
+  apply_change(n.data, c);
+  n.unsynced.push_back(std::move(c));
+}
+
+/// What the file held at its last sync.
+std::string durable_of(const node& n) {
+  std::string d = n.data;
+  for (auto it = n.unsynced.rbegin(); it != n.unsynced.rend(); ++it) {
+    d.resize(std::max<std::uint64_t>(d.size(), it->old_size));
+    d.replace(it->old_at, it->old_bytes.size(), it->old_bytes);
+    d.resize(it->old_size);
+  }
+  return d;
+}
+
 void apply_change(std::string& data, const change& c) {
   if (c.truncate) {
     data.resize(c.offset);
@@ -179,8 +204,8 @@ crash_report world::crash(const std::string& host_name, const crash_options& opt
       // Reverse order, so children are visited by name (traces stay readable).
       for (auto it = n.entries.rbegin(); it != n.entries.rend(); ++it)
         stack.emplace_back(it->second, (p == "/" ? "/" : p + "/") + it->first);
-    } else if (!n.unsynced.empty() || n.data != n.durable) {
-      std::string after = n.durable;
+    } else if (!n.unsynced.empty()) {
+      std::string after = durable_of(n);
       std::uint64_t torn = 0;
       if (opts.tear && !n.unsynced.empty()) {
         // A prefix of the unsynced changes reached the disk, and the next
@@ -206,8 +231,7 @@ crash_report world::crash(const std::string& host_name, const crash_options& opt
       }
       trace("crash", p, torn != 0 ? torn : after.size(), torn != 0 ? "torn" : "ok");
       ++report.files_changed;
-      n.data = after;
-      n.durable = std::move(after);
+      n.data = std::move(after);
       n.unsynced.clear();
     }
     kept.emplace(id, std::move(n));
@@ -323,9 +347,8 @@ class sim_file final : public anyio::detail::file_handle {
         }
       }
       const std::uint64_t before = f->data.size();
-      change c{false, at, std::string(reinterpret_cast<const char*>(data.data()), len)};
-      apply_change(f->data, c);
-      f->unsynced.push_back(std::move(c));
+      const auto* bytes = reinterpret_cast<const char*>(data.data());
+      record_change(*f, change{false, at, std::string(bytes, len)});
       h.used += f->data.size() - before;
       f->mtime = w_->wall_clock();
       pos_ = at + len;
@@ -357,7 +380,6 @@ class sim_file final : public anyio::detail::file_handle {
                                  if (w_->fault(w_->options().sync_error, "fs.fault.sync"))
                                    return EIO;
                                  n = f->data.size();
-                                 f->durable = f->data;
                                  f->unsynced.clear();
                                  return 0;
                                });
@@ -372,9 +394,7 @@ class sim_file final : public anyio::detail::file_handle {
       if (o.capacity != 0 && size > f->data.size() && size - f->data.size() + h.used > o.capacity)
         return ENOSPC;
       h.used = h.used - f->data.size() + size;
-      change c{true, size, {}};
-      apply_change(f->data, c);
-      f->unsynced.push_back(std::move(c));
+      record_change(*f, change{true, size, {}});
       n = static_cast<std::size_t>(size);
       return 0;
     });
@@ -424,8 +444,7 @@ class sim_filesystem final : public anyio::detail::filesystem {
         if ((f.read && (n.mode & 0400) == 0) || (f.write && (n.mode & 0200) == 0)) return EACCES;
         if (f.truncate && !n.data.empty()) {
           h.used -= n.data.size();
-          n.data.clear();
-          n.unsynced.push_back(change{true, 0, {}});
+          record_change(n, change{true, 0, {}});
         }
         id = at.id;
       } else {

@@ -37,11 +37,16 @@ class services {
   ~services() = default;
 };
 
-/// A change to a file not yet synced: a write, or a truncate to `offset`.
+/// A change to a file not yet synced: a write, or a truncate to `offset`,
+/// with what it replaced, so a crash can undo it (a sync then costs nothing
+/// but forgetting the list, however large the file).
 struct change {
   bool truncate = false;
   std::uint64_t offset = 0;
   std::string bytes{};
+  std::uint64_t old_size = 0;  ///< the file's size before
+  std::uint64_t old_at = 0;    ///< where old_bytes were
+  std::string old_bytes{};     ///< the bytes it overwrote or cut off
 };
 
 struct node {
@@ -49,8 +54,9 @@ struct node {
   unsigned mode = 0644;
   std::int64_t mtime = 0;
   std::string data{};                   ///< file: what reads see
-  std::string durable{};                ///< file: what a crash keeps
-  std::vector<change> unsynced{};       ///< file: data = durable + these, in order
+  /// file: the changes since the last sync, in order; what a crash keeps is
+  /// `data` with them undone (backwards)
+  std::vector<change> unsynced{};
   std::map<std::string, std::uint64_t> entries{};          ///< dir: what lookups see
   std::map<std::string, std::uint64_t> durable_entries{};  ///< dir: what a crash keeps
 };
