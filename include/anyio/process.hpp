@@ -52,7 +52,7 @@ struct process_options {
 };
 
 /// What run_process returns (anyio's CompletedProcess). `out` and `err`
-/// because stdout and stderr are macros in <cstdio>.
+/// because stdout and stderr are macros in `<cstdio>`.
 struct completed_process {
   std::vector<std::string> args{};
   int returncode = 0;  ///< the exit status, or minus the signal that ended it
