@@ -20,6 +20,26 @@
 
 namespace anyio::sim::detail {
 
+namespace {
+thread_local sim_backend* tls_sim = nullptr;
+}  // namespace
+
+sim_backend* current_sim_backend() noexcept { return tls_sim; }
+
+std::string fault_purpose(std::string_view kind, std::string_view site) {
+  std::string p(fault_purpose_prefix);
+  p.append(kind).append(":").append(site);
+  return p;
+}
+
+std::string fault_name(std::string_view purpose) {
+  if (is_fault_purpose(purpose)) purpose.remove_prefix(fault_purpose_prefix.size());
+  const std::size_t colon = purpose.find(':');
+  const std::size_t dot = purpose.substr(0, colon).find('.');
+  if (dot == std::string_view::npos) return std::string(purpose);
+  return std::string(purpose.substr(0, dot)) + std::string(purpose.substr(colon));
+}
+
 sim_backend::sim_backend(const options& opts, std::shared_ptr<recording> record,
                          std::shared_ptr<const expectation> expect,
                          std::shared_ptr<const script> follow, std::string header_text)
@@ -39,6 +59,7 @@ sim_backend::sim_backend(const options& opts, std::shared_ptr<recording> record,
 }
 
 sim_backend::~sim_backend() {
+  if (tls_sim == this) tls_sim = nullptr;
   // A socket that outlives the run keeps the world alive, not the backend.
   if (world_) world_->detach();
 }
@@ -69,6 +90,7 @@ void sim_backend::net_trace(std::string_view op, std::string_view src, std::stri
 std::string sim_backend::name() const { return "sim seed " + std::to_string(opts_.seed); }
 
 void sim_backend::run_started() {
+  tls_sim = this;
   if (traced_) {
     if (header_text_.empty()) codec::encode_header(header_text_, opts_);
     write_line(header_text_);
@@ -216,7 +238,37 @@ std::uint64_t sim_backend::random_below(std::uint64_t bound, std::string_view pu
 std::uint64_t sim_backend::draw(std::uint64_t bound, std::string_view purpose) {
   // Always advance the generator, so a replay that serves recorded values
   // keeps it in step with the original run.
-  std::uint64_t value = rng_.below(bound);
+  return serve_draw(rng_.below(bound), bound, purpose);
+}
+
+std::uint64_t sim_backend::fault(std::string_view kind, std::string_view site,
+                                 double probability, std::uint64_t max_strength) {
+  ANYIO_ASSERT(max_strength >= 1);
+  if (!faults_on_) return 0;
+  // Two words whatever is served (faults_api.hpp): replay and shrink stay
+  // in step. The roll has 2^24 steps: probabilities finer than that are 0.
+  constexpr std::uint64_t scale = std::uint64_t{1} << 24;
+  const std::uint64_t roll = rng_.below(scale);
+  const std::uint64_t strength = 1 + rng_.below(max_strength);
+  const double p = std::clamp(probability, 0.0, 1.0);
+  const auto threshold = static_cast<std::uint64_t>(p * static_cast<double>(scale));
+  const std::uint64_t bound = max_strength + 1;
+  const std::string purpose = fault_purpose(kind, site);
+  std::uint64_t value = roll < threshold ? strength : 0;
+  if (script_ && script_->faults_keyed) {
+    const std::uint64_t k = fault_occurrences_[purpose]++;
+    const auto it = script_->faults.find(purpose);
+    value = it != script_->faults.end() && k < it->second.size()
+                ? std::min(it->second[k], max_strength)
+                : 0;
+  }
+  value = serve_draw(value, bound, purpose);
+  if (fault_log_) fault_log_->push_back({purpose, value, bound});
+  return value;
+}
+
+std::uint64_t sim_backend::serve_draw(std::uint64_t value, std::uint64_t bound,
+                                      std::string_view purpose) {
   if (script_ && draw_pos_ < script_->draws.size()) {
     const scripted_draw& d = script_->draws[draw_pos_];
     if (d.bound == bound && d.purpose == purpose) {
@@ -365,6 +417,7 @@ run_result sim_backend::result(const std::string& trace_path) const {
 }
 
 void sim_backend::run_finished(const run_outcome& outcome) {
+  if (tls_sim == this) tls_sim = nullptr;
   outcome_ = outcome;
   if (traced_) {
     codec::encode_outcome(line_, outcome);

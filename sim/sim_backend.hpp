@@ -12,12 +12,15 @@
 #include <anyio/sim.hpp>
 #include <anyio/sim_trace.hpp>
 
+#include "faults_api.hpp"
 #include "net_world.hpp"
 #include "prng.hpp"
 #include "strategy.hpp"
 #include "trace_codec.hpp"
 #include "trace_file.hpp"
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +61,18 @@ struct script {
   bool lenient = false;
   bool by_index = false;
   std::vector<std::uint64_t> choices;
+  /// Shrinking faults (faults_api.hpp): fault decisions are served from
+  /// `faults` by purpose and occurrence, not from `draws`; one beyond its
+  /// list is 0 (no fault).
+  bool faults_keyed = false;
+  std::map<std::string, std::vector<std::uint64_t>, std::less<>> faults;
+};
+
+/// One fault decision of a run (faults_api.hpp), for the shrinker.
+struct fault_record {
+  std::string purpose;
+  std::uint64_t value = 0;  ///< 0: no fault
+  std::uint64_t bound = 0;
 };
 
 /// One scheduling decision of a run, for the shrinker.
@@ -106,6 +121,19 @@ class sim_backend final : public backend, private instrument, private net::servi
   /// Record every decision into `log` (it must outlive the run).
   void log_decisions(std::vector<decision_record>* log) noexcept { decision_log_ = log; }
 
+  // Faults (faults_api.hpp: the convention injectors follow).
+  /// False once liveness mode has begun: inject nothing more.
+  bool faults_enabled() const noexcept { return faults_on_; }
+  /// A fault decision: 0 = no fault, else a strength in 1..max_strength
+  /// (a fault with `probability`, its strength uniform). Recorded as a draw
+  /// with purpose "fault:<kind>:<site>" and bound max_strength + 1.
+  std::uint64_t fault(std::string_view kind, std::string_view site, double probability,
+                      std::uint64_t max_strength = 1);
+  /// Run `heal` once when liveness mode begins (all faults stop).
+  void on_heal(std::function<void()> heal) { heal_hooks_.push_back(std::move(heal)); }
+  /// Record every fault decision into `log` (it must outlive the run).
+  void log_faults(std::vector<fault_record>* log) noexcept { fault_log_ = log; }
+
  private:
   void on_event(const kernel_event& e) override;
   // The simulated network (net_world.hpp): created at its first use, so a
@@ -139,6 +167,9 @@ class sim_backend final : public backend, private instrument, private net::servi
   }
   void report_divergence();
   std::uint64_t draw(std::uint64_t bound, std::string_view purpose);
+  /// `value` drawn for (bound, purpose), or what the script serves instead;
+  /// traced as a draw line.
+  std::uint64_t serve_draw(std::uint64_t value, std::uint64_t bound, std::string_view purpose);
   std::size_t follow_decision(const ready_view& ready, std::size_t proposed);
   std::size_t scripted_choice(const ready_view& ready, std::size_t prev);
   /// Hint the task the next random pick will probably choose (n >= 2).
@@ -192,6 +223,12 @@ class sim_backend final : public backend, private instrument, private net::servi
   run_outcome outcome_;
   std::shared_ptr<net::world> world_;
   std::unique_ptr<anyio::detail::network> network_;
+
+  // Faults and probes (faults_api.hpp): untouched by a run that uses none.
+  bool faults_on_ = true;
+  std::vector<std::function<void()>> heal_hooks_;
+  std::map<std::string, std::uint64_t, std::less<>> fault_occurrences_;  // keyed scripts
+  std::vector<fault_record>* fault_log_ = nullptr;
 };
 
 }  // namespace anyio::sim::detail
