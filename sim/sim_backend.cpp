@@ -381,6 +381,13 @@ void sim_backend::commit(char* start, char* end, const line_origin* origin) {
 }
 
 void sim_backend::report_divergence() {
+  if (!probe_failed_.empty() && (!diverged_ || !expect_)) {
+    // Once from the scheduler (teardown may wait for events: it must not
+    // throw), once more from run_finished.
+    if (probe_reported_) return;
+    probe_reported_ = true;
+    throw probe_failure(probe_failed_);
+  }
   if (!diverged_ || !expect_) return;
   divergence d = *diverged_;
   expect_ = nullptr;  // report once; the run is torn down after this
@@ -413,14 +420,23 @@ run_result sim_backend::result(const std::string& trace_path) const {
   r.trace_path = trace_path;
   r.decisions = decisions_;
   r.preemptions = preemptions_;
+  r.probes.reserve(probes_.size());
+  for (const auto& [name, count] : probes_) r.probes.push_back(count);
   return r;
 }
 
 void sim_backend::run_finished(const run_outcome& outcome) {
   if (tls_sim == this) tls_sim = nullptr;
   outcome_ = outcome;
+  if (!probe_failed_.empty()) {
+    // Whatever the program made of the probe_failure, the run failed with it.
+    outcome_.kind = "failed";
+    outcome_.exception_type = "anyio::sim::probe_failure";
+    outcome_.message = probe_failed_;
+    outcome_.blocked.clear();
+  }
   if (traced_) {
-    codec::encode_outcome(line_, outcome);
+    codec::encode_outcome(line_, outcome_);
     write_line(line_);
     if (expect_ && !diverged_ && expect_pos_ < expect_->lines.size())
       diverged_ = divergence{expect_pos_ + 1, expect_->lines[expect_pos_], "<end of run>",
@@ -436,6 +452,7 @@ void sim_backend::run_finished(const run_outcome& outcome) {
     }
   }
   throw_if_diverged();
+  if (!probe_failed_.empty()) throw probe_failure(probe_failed_);
 }
 
 }  // namespace anyio::sim::detail

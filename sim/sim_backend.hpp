@@ -134,6 +134,14 @@ class sim_backend final : public backend, private instrument, private net::servi
   /// Record every fault decision into `log` (it must outlive the run).
   void log_faults(std::vector<fault_record>* log) noexcept { fault_log_ = log; }
 
+  // Buggify and coverage probes (sim/probes.cpp).
+  bool buggify(std::string_view name);
+  void probe(std::string_view kind, std::string_view name, bool cond);
+  /// always() failed: the task gets a probe_failure now, and the run fails
+  /// with it at the next scheduler call and in its outcome, even if the
+  /// program catches it.
+  [[noreturn]] void fail_probe(std::string_view name);
+
  private:
   void on_event(const kernel_event& e) override;
   // The simulated network (net_world.hpp): created at its first use, so a
@@ -162,7 +170,7 @@ class sim_backend final : public backend, private instrument, private net::servi
   std::string_view task_fragment(std::uint64_t id, std::string_view name);
   std::string_view cached_task_fragment(std::uint64_t id) const noexcept;
   void throw_if_diverged() {
-    if (diverged_) [[unlikely]]
+    if (diverged_ || !probe_failed_.empty()) [[unlikely]]
       report_divergence();
   }
   void report_divergence();
@@ -229,6 +237,10 @@ class sim_backend final : public backend, private instrument, private net::servi
   std::vector<std::function<void()>> heal_hooks_;
   std::map<std::string, std::uint64_t, std::less<>> fault_occurrences_;  // keyed scripts
   std::vector<fault_record>* fault_log_ = nullptr;
+  std::map<std::string, bool, std::less<>> buggify_sites_;  // enabled for this run?
+  std::map<std::string, probe_count, std::less<>> probes_;
+  std::string probe_failed_;  // always(): the message the run fails with
+  bool probe_reported_ = false;
 };
 
 }  // namespace anyio::sim::detail

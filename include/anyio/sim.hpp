@@ -18,6 +18,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -69,6 +70,10 @@ struct options {
   bool check_determinism = false;  ///< run twice, compare event by event (also
                                    ///< ANYIO_CHECK_DETERMINISM=1 in the environment)
   instrument* observer = nullptr;  ///< extra instrument, e.g. a step log
+  /// buggify(): the chance that a site is enabled for a run (at its first
+  /// call), then that an enabled site fires at each call. 0 turns buggify off.
+  double buggify_site_probability = 0.25;
+  double buggify_fire_probability = 0.25;
 };
 
 /// A replay stopped matching its trace: the program or the build changed.
@@ -97,6 +102,46 @@ class nondeterminism_error : public replay_divergence {
   using replay_divergence::replay_divergence;
 };
 
+/// sim::always() found its condition false (on sim the whole run fails,
+/// whatever the program catches).
+class probe_failure : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+/// What one coverage probe saw (sometimes / reachable / always).
+struct probe_count {
+  std::string name{};
+  std::string kind{};             ///< "sometimes", "reachable" or "always"
+  std::uint64_t hits = 0;         ///< sometimes: true; reachable: reached; always: held
+  std::uint64_t evaluations = 0;  ///< times the probe was reached at all
+  std::uint64_t seeds = 0;        ///< sweeps: seeds in which it fired (hits > 0)
+  bool fired() const noexcept { return hits > 0; }
+};
+
+/// FoundationDB's BUGGIFY: on sim, true on some runs at some calls — each
+/// site (name) is enabled for a run with options::buggify_site_probability
+/// at its first call, then an enabled site fires with
+/// options::buggify_fire_probability at each call. Each answer is a recorded
+/// fault decision (replay follows it, shrinking drops the ones a failure
+/// does not need). Always false on realio and outside a run, so
+/// `if (sim::buggify("slow_path")) co_await sleep(1s);` costs nothing there.
+bool buggify(std::string_view name);
+
+/// Coverage probes (Antithesis, FoundationDB's CODE_PROBE): record that
+/// `name` was reached with `cond` true. A sweep lists the probes that never
+/// fired across its seeds (sweep_summary::never_fired), and
+/// sweep_options::required_probes fails a sweep when one of them never did:
+/// the proof that a test's faults really happen. No-ops on realio.
+void sometimes(bool cond, std::string_view name);
+/// sometimes(true, name).
+void reachable(std::string_view name);
+/// An invariant: `cond` must hold whenever it is reached. On sim a false
+/// one fails the run at once — the task gets a probe_failure, and the run
+/// fails with it at the next scheduling point even if the program catches
+/// it — naming the probe; on realio it throws probe_failure.
+void always(bool cond, std::string_view name);
+
 /// How one simulated run ended (never throws for a failing body).
 struct run_result {
   std::string outcome{};         ///< "passed", "failed", "deadlock" or "error"
@@ -107,6 +152,7 @@ struct run_result {
   std::string trace_path{};      ///< the trace written, if any
   std::uint64_t decisions = 0;    ///< scheduling decisions (more than one task ready)
   std::uint64_t preemptions = 0;  ///< switches away from a task that yielded (could go on)
+  std::vector<probe_count> probes{};  ///< the coverage probes reached, by name
   bool passed() const noexcept { return outcome == "passed"; }
 };
 
@@ -166,6 +212,10 @@ struct sweep_options {
   bool progress = true;       ///< show progress when stderr is a terminal (without on_progress)
   /// Called for each failing seed as it is found (after its traced rerun).
   std::function<void(const sweep_failure&)> on_failure{};
+  /// Probes that must fire in at least one seed: each that never did is a
+  /// failure of the sweep (outcome "unfired-probe"), checked again when
+  /// shards merge.
+  std::vector<std::string> required_probes{};
   /// Called after every seed with (seeds run, seeds of this shard, failures
   /// so far); replaces the built-in progress line.
   std::function<void(std::uint64_t, std::uint64_t, std::uint64_t)> on_progress{};
@@ -190,6 +240,16 @@ struct sweep_summary {
   /// pct: the run length the sweep used (given, or estimated from the
   /// test), so a rerun of one of its seeds is the same run. Not in the JSON.
   std::uint64_t pct_steps = 0;
+  /// Every coverage probe reached in some seed (by name), and the ones the
+  /// sweep required.
+  std::vector<probe_count> probes{};
+  std::vector<std::string> required_probes{};
+  /// Names of the probes reached but never fired, and of required probes
+  /// never reached, sorted.
+  std::vector<std::string> never_fired() const;
+  /// Replace the "unfired-probe" failures by one per required probe that
+  /// never fired (sweep and merge call it).
+  void check_required_probes();
   /// One JSON object (the format `anyio-sim merge` reads).
   std::string to_json() const;
   static sweep_summary from_json(const std::string& text);
@@ -278,6 +338,7 @@ struct schedule_result {
   std::uint64_t max_preemptions = 0;  ///< the most any schedule run had
   std::uint64_t steps = 0;            ///< task steps over all the runs
   std::vector<schedule_failure> failures{};
+  std::vector<probe_count> probes{};  ///< coverage probes over all the runs
   /// "6 schedules within 2 preemptions: covered, no failure"
   std::string summary(int preemption_bound) const;
 };
