@@ -97,8 +97,9 @@ std::string failure_pattern(const std::string& message) {
 
 void add_probe_counts(std::vector<probe_count>& into, const std::vector<probe_count>& from) {
   for (const probe_count& p : from) {
-    auto it = std::lower_bound(into.begin(), into.end(), p.name,
-                               [](const probe_count& c, const std::string& n) { return c.name < n; });
+    auto it = std::lower_bound(
+        into.begin(), into.end(), p.name,
+        [](const probe_count& c, const std::string& n) { return c.name < n; });
     if (it == into.end() || it->name != p.name) {
       into.insert(it, p);
       continue;

@@ -260,8 +260,12 @@ struct sweep_summary {
 /// Run the seeds of `opts.seeds` that belong to `opts.shard` and summarise.
 sweep_summary sweep(const body_fn& body, const sweep_options& opts);
 
-/// Size of a schedule, the three things shrinking minimises in this order.
+/// Size of a failing run, what shrinking minimises, in this order: the
+/// faults injected (buggify and the simulated world's faults), their
+/// strength, then the schedule's preemptions, steps and decisions.
 struct schedule_stats {
+  std::uint64_t faults = 0;          ///< fault decisions that injected a fault
+  std::uint64_t fault_strength = 0;  ///< the sum of their strengths (a clog's length, ...)
   std::uint64_t preemptions = 0;  ///< switches away from a task that could have continued
   std::uint64_t steps = 0;        ///< task steps in the run
   std::uint64_t decisions = 0;    ///< choices the schedule makes that a non-preemptive
@@ -300,16 +304,22 @@ struct shrink_result {
   std::string exception_type{};   ///< exception type
   std::string message{};          ///< and message (of the minimal run)
   std::string trace_path{};       ///< the minimal trace (strategy "replay")
-  /// "preemptions 8 -> 1, steps 26 -> 25, decisions 14 -> 2"
+  /// The faults the minimal run still injects ("buggify:slow_disk",
+  /// "partition:db1|db2"), first injected first: the ones the bug needs.
+  std::vector<std::string> faults{};
+  /// "preemptions 8 -> 1, steps 26 -> 25, decisions 14 -> 2", led by
+  /// "faults 9 -> 2 (buggify:a, buggify:b), " when the run had faults
   std::string summary() const;
 };
 
 /// Shrink the failing run recorded in `failing_trace` to the smallest
 /// schedule that still fails the same way (opts.match: by default the same
 /// exception type and failure_pattern of the message; or the same blocked
-/// tasks for a deadlock): fewest preemptions first, then
-/// fewest steps, then fewest decisions, by delta debugging over the recorded
-/// decision list and a final one-at-a-time pass, within `max_runs` reruns.
+/// tasks for a deadlock): fewest faults first (recorded fault decisions:
+/// buggify, the simulated world's faults — removed, then weakened), then
+/// fewest preemptions, then fewest steps, then fewest decisions, by delta
+/// debugging over the recorded faults and decision list and a final
+/// one-at-a-time pass, within `max_runs` reruns.
 /// Writes the minimal run's trace to `out_path`; it replays (replay(),
 /// --anyio-replay) to the same failure. Throws std::invalid_argument if the
 /// trace did not fail or its failure no longer reproduces.

@@ -20,7 +20,9 @@ namespace sim = anyio::sim;
 
 namespace {
 
-std::string temp(const std::string& name) { return anyio_test::temp_path("anyio-probe-test", name); }
+std::string temp(const std::string& name) {
+  return anyio_test::temp_path("anyio-probe-test", name);
+}
 
 // Which of five sites fired at which of three calls each, as a string.
 std::string buggify_pattern_of_run() {
@@ -159,8 +161,8 @@ TEST_CASE("probe: a sweep names the probes that never fired", "[sim][probe][swee
   REQUIRE(back.probes.size() == 2);
   CHECK(back.probes[1].hits == rare->hits);
   // A sweep that uses no probe writes the JSON it always did.
-  const sim::sweep_summary plain = sim::sweep(
-      []() -> anyio::task<> { co_await anyio::checkpoint(); }, {.seeds = {0, 3}, .progress = false});
+  auto plain_body = []() -> anyio::task<> { co_await anyio::checkpoint(); };
+  const sim::sweep_summary plain = sim::sweep(plain_body, {.seeds = {0, 3}, .progress = false});
   CHECK(plain.to_json().find("probes") == std::string::npos);
 }
 
