@@ -110,6 +110,9 @@ class shrinker {
     base_.seed = failing.header.seed;
     base_.test_name = failing.header.test;
     base_.strategy = strategy::replay;
+    base_.liveness_after = clock::duration(failing.header.liveness_after_ns);
+    if (failing.header.liveness_after_ns > 0)
+      base_.liveness_bound = clock::duration(failing.header.liveness_bound_ns);
     // A shrunk schedule may loop where the original did not: bound it.
     base_.max_steps = std::max<std::uint64_t>(failing.outcome.steps * 20, 100000);
     target_ = signature_of(failing.outcome.kind, failing.outcome.exception_type,

@@ -9,6 +9,7 @@
 #include "sim_backend.hpp"
 
 #include <anyio/detail/assert.hpp>
+#include <anyio/detail/explore_hooks.hpp>
 #include <anyio/detail/network.hpp>
 #include <anyio/errors.hpp>
 
@@ -56,6 +57,9 @@ sim_backend::sim_backend(const options& opts, std::shared_ptr<recording> record,
     expect_unfinished_ = expect_->unfinished;
   }
   if (!opts_.trace_path.empty()) file_ = std::make_unique<trace_file>(opts_.trace_path);
+  if (opts_.liveness_after.count() < 0 || opts_.liveness_bound.count() < 0)
+    throw usage_error("sim: liveness_after and liveness_bound must not be negative");
+  liveness_at_ = opts_.liveness_after.count();
 }
 
 sim_backend::~sim_backend() {
@@ -125,6 +129,8 @@ void sim_backend::advance_clock(std::int64_t to) {
                          anyio::detail::format_duration(limit) + ") at seed " +
                          std::to_string(opts_.seed) + ", step " + std::to_string(picks_) +
                          ": the program keeps waiting on timers");
+  if (liveness_at_ > 0 && to >= liveness_at_ && !progressed_) [[unlikely]]
+    check_liveness(to);
   if (to > now_) {
     const std::int64_t from = now_;
     now_ = to;
@@ -136,6 +142,39 @@ void sim_backend::advance_clock(std::int64_t to) {
       emit(e);
     }
   }
+}
+
+void sim_backend::begin_liveness() {
+  faults_on_ = false;
+  // A hook may heal by scheduling deliveries: they come at or after now.
+  auto hooks = std::move(heal_hooks_);
+  for (auto& heal : hooks) heal();
+}
+
+void sim_backend::check_liveness(std::int64_t to) {
+  if (faults_on_) begin_liveness();
+  if (opts_.liveness_progress && opts_.liveness_progress()) {
+    progressed_ = true;
+    return;
+  }
+  const std::int64_t bound = opts_.liveness_bound.count();
+  const std::int64_t limit = liveness_at_ > never - bound ? never : liveness_at_ + bound;
+  if (to <= limit) return;
+  // Once: teardown may wait for events again, and must not fail.
+  progressed_ = true;
+  // The deadlock report's machinery: every live task and what it waits on.
+  liveness_blocked_ = anyio::detail::blocked_tasks_now();
+  std::string what = "liveness: no progress within " + anyio::detail::format_duration(bound) +
+                     " after every fault healed at t=" +
+                     anyio::detail::format_duration(liveness_at_) + " (seed " +
+                     std::to_string(opts_.seed) + ", step " + std::to_string(picks_) +
+                     "; the next event is at t=" + anyio::detail::format_duration(to) + "): " +
+                     (opts_.liveness_progress ? "the progress condition is still false"
+                                              : "the run has not finished") +
+                     "\nblocked tasks:";
+  for (const auto& t : liveness_blocked_)
+    what += "\n  task " + std::to_string(t.id) + " '" + t.name + "' waits on " + t.wait;
+  throw liveness_error(what);
 }
 
 std::size_t sim_backend::pick_next(const ready_view& ready) {
@@ -434,6 +473,8 @@ void sim_backend::run_finished(const run_outcome& outcome) {
     outcome_.exception_type = "anyio::sim::probe_failure";
     outcome_.message = probe_failed_;
     outcome_.blocked.clear();
+  } else if (!liveness_blocked_.empty() && outcome_.kind == "error") {
+    outcome_.blocked = liveness_blocked_;  // the trace's outcome lists them too
   }
   if (traced_) {
     codec::encode_outcome(line_, outcome_);

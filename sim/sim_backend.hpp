@@ -234,6 +234,13 @@ class sim_backend final : public backend, private instrument, private net::servi
 
   // Faults and probes (faults_api.hpp): untouched by a run that uses none.
   bool faults_on_ = true;
+  // Liveness mode: the virtual time at which it begins (0: off), and
+  // whether progress was seen since.
+  std::int64_t liveness_at_ = 0;
+  bool progressed_ = false;
+  std::vector<run_outcome::blocked_task> liveness_blocked_;  // of a liveness failure
+  void begin_liveness();
+  void check_liveness(std::int64_t to);
   std::vector<std::function<void()>> heal_hooks_;
   std::map<std::string, std::uint64_t, std::less<>> fault_occurrences_;  // keyed scripts
   std::vector<fault_record>* fault_log_ = nullptr;

@@ -74,6 +74,18 @@ struct options {
   /// call), then that an enabled site fires at each call. 0 turns buggify off.
   double buggify_site_probability = 0.25;
   double buggify_fire_probability = 0.25;
+  /// Liveness mode (0 = off): at this virtual time every fault heals and no
+  /// more are injected (buggify is false, the simulated world heals its
+  /// partitions and clogs); from then on, within liveness_bound of virtual
+  /// time, the run must finish — or `liveness_progress` must return true — or it
+  /// fails with a liveness_error naming every task still blocked and what it
+  /// waits on. Recorded in the trace header; liveness_progress is not (a replay
+  /// without it asks for the run to finish).
+  clock::duration liveness_after{};
+  clock::duration liveness_bound = std::chrono::seconds(60);
+  /// The progress condition, checked whenever virtual time moves after
+  /// liveness_after (empty: the run finishing is the progress).
+  std::function<bool()> liveness_progress{};
 };
 
 /// A replay stopped matching its trace: the program or the build changed.
@@ -203,6 +215,9 @@ struct sweep_options {
   std::uint64_t max_schedules = 100000;  ///< exhaustive: stop (uncovered) after this many
   std::uint64_t max_steps = 0;
   clock::duration max_virtual_time{};
+  clock::duration liveness_after{};  ///< options::liveness_after of every run
+  clock::duration liveness_bound = std::chrono::seconds(60);
+  std::function<bool()> liveness_progress{};  ///< options::liveness_progress of every run
   std::string trace_dir{};    ///< traces of failing seeds go here ("" = none)
   sim::shard shard{};         ///< take every N-th seed, starting at the K-th
   std::string test_name{};
