@@ -158,6 +158,8 @@ options sweep_options::run_options(std::uint64_t seed) const {
   run.pct_steps = pct_steps;
   run.max_steps = max_steps;
   run.max_virtual_time = max_virtual_time;
+  run.buggify_site_probability = buggify_site_probability;
+  run.buggify_fire_probability = buggify_fire_probability;
   run.liveness_after = liveness_after;
   run.liveness_bound = liveness_bound;
   run.liveness_progress = liveness_progress;

@@ -15,7 +15,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -47,6 +49,14 @@ strategy strategy_from_string(const std::string& name);
 /// sees wall_clock_now() = this + the virtual time, whatever day it runs on,
 /// so certificate dates (TLS) replay. Tests make certificates valid then.
 inline constexpr std::int64_t wall_clock_start_ns = 1'767'225'600'000'000'000;
+
+/// Fault decisions to follow instead of drawing them: for each purpose
+/// "fault:<kind>:<site>" the values of its successive decisions, 0 meaning
+/// "no fault" (a buggify site is "fault:buggify.site:<name>", enabling it
+/// for the run, and "fault:buggify:<name>", each call). A decision beyond
+/// its list, or of a purpose not listed, is 0. RapidCheck generates these
+/// (anyio::rc::fault_plans, buggify_plans) and shrinks them.
+using fault_decision_map = std::map<std::string, std::vector<std::uint64_t>>;
 
 struct options {
   std::uint64_t seed = 0;
@@ -86,6 +96,9 @@ struct options {
   /// The progress condition, checked whenever virtual time moves after
   /// liveness_after (empty: the run finishing is the progress).
   std::function<bool()> liveness_progress{};
+  /// Follow these fault decisions (every other fault is off) instead of
+  /// drawing them; not with replay_path (a trace has its own).
+  std::optional<fault_decision_map> fault_decisions{};
 };
 
 /// A replay stopped matching its trace: the program or the build changed.
@@ -215,6 +228,8 @@ struct sweep_options {
   std::uint64_t max_schedules = 100000;  ///< exhaustive: stop (uncovered) after this many
   std::uint64_t max_steps = 0;
   clock::duration max_virtual_time{};
+  double buggify_site_probability = 0.25;  ///< options:: of the same name, of every run
+  double buggify_fire_probability = 0.25;
   clock::duration liveness_after{};  ///< options::liveness_after of every run
   clock::duration liveness_bound = std::chrono::seconds(60);
   std::function<bool()> liveness_progress{};  ///< options::liveness_progress of every run
