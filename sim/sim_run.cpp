@@ -58,6 +58,8 @@ options options_from_header(const trace_header& h, const options& base) {
   if (h.pct_steps > 0) opts.pct_steps = h.pct_steps;
   opts.max_steps = h.max_steps;
   opts.max_virtual_time = clock::duration(h.max_virtual_time_ns);
+  opts.liveness_after = clock::duration(h.liveness_after_ns);
+  if (h.liveness_after_ns > 0) opts.liveness_bound = clock::duration(h.liveness_bound_ns);
   opts.test_name = h.test;
   return opts;
 }
@@ -101,21 +103,40 @@ std::shared_ptr<script> schedule_script(const options& opts) {
   return follow;
 }
 
+// options::fault_decisions: served by purpose and occurrence (faults_api.hpp).
+std::shared_ptr<script> with_fault_decisions(const options& opts, std::shared_ptr<script> sc) {
+  if (!opts.fault_decisions) return sc;
+  if (!sc) sc = std::make_shared<script>();  // follows nothing else
+  sc->faults_keyed = true;
+  for (const auto& [purpose, values] : *opts.fault_decisions) {
+    if (!is_fault_purpose(purpose))
+      throw usage_error("sim: fault_decisions has \"" + purpose +
+                        "\", which is not a fault decision's purpose (\"fault:<kind>:<site>\")");
+    sc->faults.emplace(purpose, values);
+  }
+  return sc;
+}
+
 std::unique_ptr<sim_backend> make_sim_backend(const options& opts) {
+  if (opts.fault_decisions && !opts.replay_path.empty())
+    throw usage_error("sim: fault_decisions cannot be followed with replay_path (the trace "
+                      "records its own fault decisions)");
   if (!opts.replay_path.empty()) {
     replay_material m = load_replay(opts);
     return std::make_unique<sim_backend>(m.opts, nullptr, std::move(m.expect),
                                          std::move(m.follow), std::move(m.header));
   }
   if (auto follow = schedule_script(opts))
-    return std::make_unique<sim_backend>(opts, nullptr, nullptr, std::move(follow));
+    return std::make_unique<sim_backend>(opts, nullptr, nullptr,
+                                         with_fault_decisions(opts, std::move(follow)));
   if (!opts.schedule.empty())
     throw usage_error(
         "sim: options::schedule is followed only with strategy::replay or strategy::exhaustive");
   if (opts.pct_depth < 1) throw usage_error("sim: pct_depth must be at least 1");
   if (opts.strategy == strategy::pct && opts.pct_steps == 0)
     throw usage_error("sim: pct_steps must be at least 1 (sweep() estimates it when 0)");
-  return std::make_unique<sim_backend>(opts, nullptr, nullptr, nullptr);
+  return std::make_unique<sim_backend>(opts, nullptr, nullptr,
+                                       with_fault_decisions(opts, nullptr));
 }
 
 }  // namespace
@@ -133,7 +154,8 @@ std::unique_ptr<backend> make_recording_backend(const options& opts,
     return std::make_unique<sim_backend>(m.opts, std::move(rec), nullptr, std::move(m.follow),
                                          std::move(m.header));
   }
-  return std::make_unique<sim_backend>(first, std::move(rec), nullptr, schedule_script(first));
+  return std::make_unique<sim_backend>(first, std::move(rec), nullptr,
+                                       with_fault_decisions(first, schedule_script(first)));
 }
 
 std::unique_ptr<backend> make_checking_backend(const options& opts,
@@ -149,7 +171,7 @@ std::unique_ptr<backend> make_checking_backend(const options& opts,
     follow = std::move(m.follow);
     header = std::move(m.header);
   } else {
-    follow = schedule_script(opts);
+    follow = with_fault_decisions(opts, schedule_script(opts));
   }
   return std::make_unique<sim_backend>(opts, nullptr, std::move(expect), std::move(follow),
                                        std::move(header));

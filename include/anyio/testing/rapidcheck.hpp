@@ -31,6 +31,21 @@ struct pct_params {
 /// PCT parameters: a seed, depth 1..max_depth, estimated steps up to max_steps.
 ::rc::Gen<pct_params> pct_parameters(int max_depth = 5, std::uint64_t max_steps = 2000);
 
+/// Fault plans (sim::options::fault_decisions): for each purpose, up to
+/// `max_decisions` decisions with values in [0, max_strength] (0: no fault).
+/// RapidCheck shrinks them towards fewer, shorter lists of smaller values:
+/// fewer and weaker faults.
+::rc::Gen<sim::fault_decision_map> fault_plans(std::vector<std::string> purposes,
+                                               std::size_t max_decisions = 16,
+                                               std::uint64_t max_strength = 1);
+/// Buggify plans: for each site, which of its first `max_calls` calls fire
+/// (the site is enabled when one does). Shrinks towards fewer firing calls.
+::rc::Gen<sim::fault_decision_map> buggify_plans(std::vector<std::string> sites,
+                                                 std::size_t max_calls = 16);
+/// The faults a plan injects, "<kind>:<site> xN" (enabling decisions of a
+/// buggify site not counted), for messages and checks.
+std::vector<std::string> describe_fault_plan(const sim::fault_decision_map& plan);
+
 struct interleaving_options {
   int tests = 100;                  ///< cases RapidCheck runs (before shrinking)
   std::size_t max_decisions = 64;   ///< length of generated decision lists
