@@ -891,6 +891,18 @@ elseif(CHECK STREQUAL "browser")
     message(FATAL_ERROR "diff.html marks events '${divergence}', 'anyio-sim diff' says "
                         "event ${diff_event}:\n${out}")
   endif()
+  # The search box (set through the page's #search= fragment) highlights
+  # every event of that kind.
+  execute_process(COMMAND ${CHROMIUM} --headless --no-sandbox --disable-gpu
+    --user-data-dir=${WORKDIR}/profile-search
+    --dump-dom "file://${WORKDIR}/cancel.html#search=cancelled"
+    TIMEOUT 240 RESULT_VARIABLE rc OUTPUT_VARIABLE dom ERROR_VARIABLE err)
+  expect_rc(${rc} 0 "chromium --dump-dom cancel.html#search=cancelled" "${err}")
+  count_lines(want cancel.jsonl "\"ev\":\"cancelled\"")
+  if(NOT dom MATCHES "data-matches=\"${want}\"" OR want EQUAL 0)
+    string(REGEX MATCH "<div id=\"render-summary\"[^>]*>" div "${dom}")
+    message(FATAL_ERROR "search 'cancelled': expected ${want} matches: ${div}")
+  endif()
   message(STATUS "screenshots (CI artifacts): ${shots}")
 else()
   message(FATAL_ERROR "unknown CHECK ${CHECK}")
