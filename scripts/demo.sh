@@ -6,7 +6,8 @@
 # backend and on the simulator; an hour of sleeps in milliseconds; a bank with
 # a check-then-act bug found by a seed sweep, its trace replayed byte for
 # byte, shrunk to the smallest failing schedule and read as a timeline; the
-# fixed bank passing 10,000 seeds and running on the real backend.
+# fixed bank passing 10,000 seeds and running on the real backend. It ends by
+# writing the minimal run's timeline as an HTML page (anyio-sim html).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -58,3 +59,6 @@ step "7/7 The fix (hold the account's lock across check, audit and debit): 10,00
 
 printf '\n%sdone in %ss (after the build); traces are in %s%s\n' "$bold" \
   "$(( $(date +%s) - start ))" "$work" "$plain"
+"$tool" html "$work/minimal.jsonl" -o "$work/minimal.html" >/dev/null
+printf 'the minimal run as an interactive timeline: open file://%s in a browser\n' \
+  "$work/minimal.html"

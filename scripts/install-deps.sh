@@ -13,6 +13,7 @@ packages=(
   ccache libclang-rt-14-dev
   parallel  # docs/distributed-sweeps.md's GNU parallel recipe, run by a test
   doxygen   # the API reference, built by a test (docs/Doxyfile)
+  chromium  # loads anyio-sim html's pages headless in a test ('anyio-sim: browser')
 )
 
 missing=()

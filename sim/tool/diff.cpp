@@ -93,6 +93,22 @@ struct comparison {
   std::vector<shown_line> context;     ///< the last shared lines, oldest first
 };
 
+comparison compare(trace_reader& ra, trace_reader& rb, std::size_t context);
+
+}  // namespace
+
+std::optional<std::pair<std::uint64_t, std::uint64_t>> first_difference(
+    const std::string& path_a, const std::string& path_b) {
+  trace_reader ra = open_trace(path_a);
+  std::optional<trace_reader> rb;
+  on_b(ra, [&] { rb.emplace(open_trace(path_b)); });
+  const comparison c = compare(ra, *rb, 0);
+  if (!c.a) return std::nullopt;
+  return std::make_pair(c.a->line, c.b->line);
+}
+
+namespace {
+
 comparison compare(trace_reader& ra, trace_reader& rb, std::size_t context) {
   comparison c;
   std::vector<shown_line> ring(context);  // the last `context` shared lines of A

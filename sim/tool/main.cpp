@@ -26,6 +26,7 @@ constexpr const char* overview =
     "  stats TRACE            counts: events, per-task activity, decisions, preemptions\n"
     "  diff A B               the first event where two traces differ\n"
     "  merge OUT IN...        combine sweep JSON shards into one summary\n"
+    "  html TRACE [-o FILE]   the run as an interactive timeline in one HTML file\n"
     "  help [COMMAND]         this text, or a command's options\n"
     "  --version              the tool's version and the format versions it reads\n"
     "\n"
@@ -44,6 +45,7 @@ const command* find_command(const std::string& name) {
       {"diff", tool::run_diff, tool::diff_usage},
       {"merge", tool::run_merge, tool::merge_usage},
       {"stats", tool::run_stats, tool::stats_usage},
+      {"html", tool::run_html, tool::html_usage},
   };
   for (const command& c : commands)
     if (name == c.name) return &c;

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace anyio::sim::tool {
@@ -119,14 +120,22 @@ std::string join(const std::vector<std::string>& items);
 /// Each failure with the commands that replay and rerun it.
 void describe_failures(output& out, const sweep_summary& m, const std::string& program);
 
+/// The line numbers in A and B of the first body line (event or outcome)
+/// where two traces differ, as `anyio-sim diff` finds it; nullopt if their
+/// events and outcomes are equal (headers are not compared).
+std::optional<std::pair<std::uint64_t, std::uint64_t>> first_difference(
+    const std::string& path_a, const std::string& path_b);
+
 int run_show(const std::vector<std::string>& args);
 int run_diff(const std::vector<std::string>& args);
 int run_merge(const std::vector<std::string>& args);
 int run_stats(const std::vector<std::string>& args);
+int run_html(const std::vector<std::string>& args);
 
 extern const char* const show_usage;
 extern const char* const diff_usage;
 extern const char* const merge_usage;
 extern const char* const stats_usage;
+extern const char* const html_usage;
 
 }  // namespace anyio::sim::tool

@@ -93,9 +93,11 @@ void report_failure(const char* test_name, std::uint64_t seed, const std::string
                static_cast<unsigned long long>(seed), test_name, describe(r).c_str(),
                rerun_command(test_name, seed).c_str());
   if (!trace.empty())
-    std::fprintf(stderr, "  trace:            %s\n  replay the trace: %s\n  shrink the trace: %s\n",
+    std::fprintf(stderr,
+                 "  trace:            %s\n  replay the trace: %s\n  shrink the trace: %s\n"
+                 "  its timeline:     anyio-sim html %s -o %s.html\n",
                  trace.c_str(), replay_command(test_name, trace).c_str(),
-                 shrink_command(test_name, trace).c_str());
+                 shrink_command(test_name, trace).c_str(), trace.c_str(), trace.c_str());
 }
 
 std::string trace_path_for(const char* test_name, std::uint64_t seed) {
@@ -170,10 +172,11 @@ void run_shrink(const char* test_name, test_body body) {
   }
   std::printf(
       "anyio: shrank \"%s\" (%s) in %llu runs\n  %s\n"
-      "  minimal trace:   %s\n  read it:         anyio-sim show %s\n  replay it:       %s\n",
+      "  minimal trace:   %s\n  read it:         anyio-sim show %s\n  replay it:       %s\n"
+      "  its timeline:    anyio-sim html %s -o %s.html\n",
       test_name, describe(r.outcome, r.exception_type, r.message).c_str(),
       static_cast<unsigned long long>(r.runs), r.summary().c_str(), out.c_str(), out.c_str(),
-      replay_command(test_name, out).c_str());
+      replay_command(test_name, out).c_str(), out.c_str(), out.c_str());
   CHECK(r.after.preemptions <= r.before.preemptions);
 }
 
