@@ -17,6 +17,7 @@
 #include "strategy.hpp"
 #include "trace_codec.hpp"
 #include "trace_file.hpp"
+#include "world.hpp"
 
 #include <memory>
 #include <optional>
@@ -79,7 +80,7 @@ class sim_backend final : public backend, private instrument, private net::servi
   ~sim_backend() override;
 
   std::int64_t now() noexcept override { return now_; }
-  std::int64_t wall_clock_ns() noexcept override { return wall_clock_start_ns + now_; }
+  std::int64_t wall_clock_ns() noexcept override;
   bool wait_for_events(std::int64_t deadline) override;
   void poll_events() override {
     if (world_ && world_->pending()) [[unlikely]]
@@ -103,6 +104,10 @@ class sim_backend final : public backend, private instrument, private net::servi
   /// The finished run as run_body reports it; throws the trace failure, if
   /// any (a trace that could not be written is not an outcome of the program).
   run_result result(const std::string& trace_path) const;
+  /// Simulated hosts (sim/world.cpp): the world of this run, started by
+  /// sim::world::run (null before, and in runs without one).
+  world_run* hosts() noexcept { return hosts_.get(); }
+  world_run& start_world(std::shared_ptr<const world_spec> spec);
   /// Record every decision into `log` (it must outlive the run).
   void log_decisions(std::vector<decision_record>* log) noexcept { decision_log_ = log; }
 
@@ -117,6 +122,10 @@ class sim_backend final : public backend, private instrument, private net::servi
   void net_trace(std::string_view op, std::string_view src, std::string_view dst,
                  std::uint64_t bytes) override;
   void deliver_net();
+  void task_spawned(std::uint64_t id, std::uint64_t parent) override;
+  void task_exited(std::uint64_t id) override;
+  bool hold_task(std::uint64_t id) override;
+  std::uint32_t net_host() noexcept override;
   /// Move the virtual clock to `to` (a clock line in the trace).
   void advance_clock(std::int64_t to);
   void emit(const kernel_event& e);
@@ -192,6 +201,7 @@ class sim_backend final : public backend, private instrument, private net::servi
   run_outcome outcome_;
   std::shared_ptr<net::world> world_;
   std::unique_ptr<anyio::detail::network> network_;
+  std::unique_ptr<world_run> hosts_;
 };
 
 }  // namespace anyio::sim::detail

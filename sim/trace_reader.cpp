@@ -194,8 +194,8 @@ void parse_event(const line_reader& r, trace_event& e) {
     e.from = r.i64("from");
   } else if (k == "net") {
     e.op = r.str("op");
-    static constexpr const char* ops[] = {"syn",  "synack", "refused",  "data", "fin",
-                                          "rst", "window", "datagram", "drop"};
+    static constexpr const char* ops[] = {"syn", "synack", "refused",  "data", "fin",
+                                          "rst", "window", "datagram", "drop", "fault"};
     if (std::find(std::begin(ops), std::end(ops), e.op) == std::end(ops))
       r.fail("op", "has unknown network operation \"" + e.op + "\"");
     e.src = r.str("src");
