@@ -46,6 +46,27 @@ void cut_subtree(cancel_node& top, deadline_queue& deadlines) noexcept {
   }
 }
 
+// A crashed task's pending wait is withdrawn (out of the ready queue, or
+// its abort function takes it off its timer, socket or lock) and it is
+// parked for good behind an abort function that refuses.
+void freeze(ready_queue& ready, task_record& t) noexcept {
+  if (t.state == task_state::ready) {
+    for (std::size_t i = 0; i < ready.size(); ++i)
+      if (ready.at(i) == &t) {
+        ready.take(i);
+        break;
+      }
+  } else if (t.state == task_state::parked && !t.abort_called) {
+    t.abort_called = true;
+    (void)t.abort();  // failed: only a join or start() on frozen tasks
+  }
+  t.state = task_state::parked;
+  t.abort = frozen_abort;
+  t.abort_called = true;
+  t.wait_what = "(crashed host)";
+  t.error = nullptr;
+}
+
 }  // namespace
 
 std::size_t kernel::crash(const std::function<bool(std::uint64_t)>& on_host) {
@@ -71,25 +92,7 @@ std::size_t kernel::crash(const std::function<bool(std::uint64_t)>& on_host) {
                                 return a->id < b->id;
                               });
   };
-  // Withdraw every wait first: a ready task leaves the queue, a parked one's
-  // abort function takes it off its timer, socket or lock.
-  for (task_record* t : victims) {
-    if (t->state == task_state::ready) {
-      for (std::size_t i = 0; i < ready_.size(); ++i)
-        if (ready_.at(i) == t) {
-          ready_.take(i);
-          break;
-        }
-    } else if (t->state == task_state::parked && !t->abort_called) {
-      t->abort_called = true;
-      (void)t->abort();  // failed: only a join or start() on frozen tasks
-    }
-    t->state = task_state::parked;
-    t->abort = frozen_abort;
-    t->abort_called = true;
-    t->wait_what = "(crashed host)";
-    t->error = nullptr;
-  }
+  for (task_record* t : victims) freeze(ready_, *t);
   for (std::size_t i = 0; i < starts_.size();) {
     if (is_victim(starts_[i]->child) && is_victim(starts_[i]->waiter)) {
       starts_[i]->child->starting = false;

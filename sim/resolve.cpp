@@ -4,8 +4,9 @@
 // 127.0.0.1 and ::1 (in that order: IPv4 first, so a connection to
 // "localhost" whose listener is on 127.0.0.1 needs no refused attempt).
 // The hosts of a sim world resolve to their addresses. Literal addresses
-// resolve to themselves; any other name is an error, as for an unknown host. Nothing here reads the machine's resolver, so a run
-// is the same everywhere.
+// resolve to themselves; any other name is an error, as for an unknown
+// host. Nothing here reads the machine's resolver, so a run is the same
+// everywhere.
 #include "net_world.hpp"
 
 #include <anyio/lowlevel.hpp>

@@ -112,7 +112,7 @@ anyio::task<> crash_body(state* st) {
 
 }  // namespace
 
-TEST_CASE("world: a crash stops the host without cleanup; restart runs main again",
+TEST_CASE("world: a crash stops the host without cleanup, restart runs main again",
           "[sim][world]") {
   for (std::uint64_t seed = 0; seed < 20; ++seed) {
     state st;

@@ -90,7 +90,7 @@ TEST_CASE("world faults: partitions drop UDP, one way or both, until heal", "[si
   CHECK(in_a.got == std::vector<std::string>{"b0", "b3", "b4", "b5"});
 }
 
-TEST_CASE("world faults: a clog holds TCP and releases it in order; latency is per link",
+TEST_CASE("world faults: a clog holds TCP and releases it in order, latency is per link",
           "[sim][world]") {
   std::string received;
   std::int64_t first_arrival = 0;
