@@ -9,6 +9,7 @@
 // children before parents, so destructors run and nothing leaks.
 #include "runtime/kernel.hpp"
 
+#include <anyio/detail/explore_hooks.hpp>
 #include <anyio/errors.hpp>
 #include <anyio/time.hpp>
 
@@ -276,6 +277,16 @@ void kernel::expire_deadlines() {
       reschedule(*sleeper.task);
     }
   }
+}
+
+std::vector<run_outcome::blocked_task> blocked_tasks_now() {
+  std::vector<run_outcome::blocked_task> out;
+  if (kernel* k = tls_kernel)
+    for (task_record* t : k->live_tasks())
+      out.push_back({t->id, t->name ? *t->name : "task-" + std::to_string(t->id),
+                     t->state == task_state::parked && t->wait_what ? t->wait_what
+                                                                    : "(not parked)"});
+  return out;
 }
 
 std::string kernel::describe_blocked() const {

@@ -106,7 +106,7 @@ void world::transmit(std::int64_t at, event ev, endpoint* sender) {
     l.held.push_back(std::move(ev));
     return;
   }
-  if (l.blocked || (udp && chance(l.faults.udp_loss, "fault.udp_loss"))) {
+  if (l.blocked || (udp && chance(l.faults.udp_loss, "udp_loss", ev))) {
     trace("drop", ev, ev.payload.size());
     return;
   }
@@ -114,16 +114,16 @@ void world::transmit(std::int64_t at, event ev, endpoint* sender) {
   if (l.faults.latency.type != latency_model::kind::none)
     at = std::max(now, at - ev.latency) + draw_link_latency(l.faults.latency);
   if (udp) {
-    if (chance(l.faults.udp_reorder, "fault.udp_reorder"))
+    if (chance(l.faults.udp_reorder, "udp_reorder", ev))
       at += draw_link_latency({latency_model::kind::uniform, 1, 10 * max_latency_ns});
-    if (chance(l.faults.udp_duplicate, "fault.udp_duplicate")) {
+    if (chance(l.faults.udp_duplicate, "udp_duplicate", ev)) {
       trace_fault("duplicate", format(ev.src) + " -> " + format(ev.dst));
       schedule(at + 1, ev);
     }
     schedule(at, std::move(ev));
     return;
   }
-  if (sender != nullptr && ev.what == ev::data && chance(l.faults.tcp_reset, "fault.tcp_reset")) {
+  if (sender != nullptr && ev.what == ev::data && chance(l.faults.tcp_reset, "tcp_reset", ev)) {
     // The connection resets here: the piece is lost, both ends see an RST.
     trace_fault("reset", format(ev.src) + " -> " + format(ev.dst));
     sender->reset = true;
@@ -166,10 +166,10 @@ std::int64_t world::draw_link_latency(const latency_model& m) {
     case latency_model::kind::uniform:
       return m.a + static_cast<std::int64_t>(services_->net_draw(
                        static_cast<std::uint64_t>(std::max<std::int64_t>(m.b - m.a, 0)) + 1,
-                       "fault.latency"));
+                       "net.link_latency"));
     case latency_model::kind::exponential: {
       // Inverse transform of one uniform draw; the tail is cut at 20 means.
-      const std::uint64_t u = services_->net_draw(1u << 20, "fault.latency");
+      const std::uint64_t u = services_->net_draw(1u << 20, "net.link_latency");
       const double x = -std::log1p(-(static_cast<double>(u) + 0.5) / double(1u << 20));
       return m.a + static_cast<std::int64_t>(std::min(x, 20.0) * static_cast<double>(m.b));
     }
@@ -177,9 +177,11 @@ std::int64_t world::draw_link_latency(const latency_model& m) {
   return m.a;
 }
 
-bool world::chance(std::uint32_t per_million, const char* purpose) {
+bool world::chance(std::uint32_t per_million, const char* kind, const event& ev) {
   if (per_million == 0) return false;  // no draw: a plan without it changes nothing
-  return services_->net_draw(1'000'000, purpose) < per_million;
+  // Shrinkable (faults_api.hpp): the site is the link, "<from>><to>".
+  const std::string site = hosts_[ev.from_host].name + ">" + hosts_[ev.to_host].name;
+  return services_->net_fault(kind, site, per_million / 1e6) != 0;
 }
 
 std::optional<std::uint32_t> world::route(std::uint32_t from, const socket_address& dst) const {

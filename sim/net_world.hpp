@@ -61,6 +61,9 @@ class services {
   virtual std::uint32_t net_host() noexcept { return 0; }
   /// False once faults stop (liveness mode): links then carry everything.
   virtual bool net_faults_enabled() noexcept { return true; }
+  /// A recorded, shrinkable fault decision (sim/faults_api.hpp): 0 = none.
+  virtual std::uint64_t net_fault(std::string_view kind, std::string_view site,
+                                  double probability) = 0;
 
  protected:
   ~services() = default;
@@ -290,7 +293,7 @@ class world {
   void transmit(std::int64_t at, event ev, endpoint* sender);
   void release(link_state& l, std::uint32_t from, std::uint32_t to);
   std::int64_t draw_link_latency(const latency_model& m);
-  bool chance(std::uint32_t per_million, const char* purpose);
+  bool chance(std::uint32_t per_million, const char* kind, const event& ev);
   /// The host an address of `from`'s view is on (loopback: `from` itself).
   std::optional<std::uint32_t> route(std::uint32_t from, const socket_address& dst) const;
   void deliver_syn(event& e);

@@ -88,6 +88,7 @@ schedule_result explore_schedules(const body_fn& body, const schedule_options& o
     run_result r = run_logged(body, o, &log);
     ++result.schedules;
     result.steps += r.steps;
+    add_probe_counts(result.probes, r.probes);
     // The prefix must have been followed: the same seed and choices give the
     // same run, or the search would skip and repeat schedules.
     for (std::size_t k = 0; k < o.schedule.size(); ++k)
@@ -178,10 +179,13 @@ sweep_summary exhaustive_sweep(const body_fn& body, const sweep_options& opts) {
   summary.steps = r.steps;
   summary.preemption_bound = opts.preemption_bound;
   summary.covered = r.covered;
+  summary.probes = r.probes;
   for (const schedule_failure& f : r.failures)
     summary.failures.push_back({opts.seeds.first, opts.test_name, f.result.outcome,
                                 f.result.exception_type, f.result.message, f.result.trace_path,
                                 f.result.steps, f.result.preemptions});
+  summary.required_probes = opts.required_probes;
+  summary.check_required_probes();
   if (opts.on_failure)
     for (const sweep_failure& f : summary.failures) opts.on_failure(f);
   if (opts.on_progress)

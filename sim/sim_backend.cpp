@@ -9,6 +9,7 @@
 #include "sim_backend.hpp"
 
 #include <anyio/detail/assert.hpp>
+#include <anyio/detail/explore_hooks.hpp>
 #include <anyio/detail/network.hpp>
 #include <anyio/errors.hpp>
 
@@ -19,6 +20,26 @@
 #include <stdexcept>
 
 namespace anyio::sim::detail {
+
+namespace {
+thread_local sim_backend* tls_sim = nullptr;
+}  // namespace
+
+sim_backend* current_sim_backend() noexcept { return tls_sim; }
+
+std::string fault_purpose(std::string_view kind, std::string_view site) {
+  std::string p(fault_purpose_prefix);
+  p.append(kind).append(":").append(site);
+  return p;
+}
+
+std::string fault_name(std::string_view purpose) {
+  if (is_fault_purpose(purpose)) purpose.remove_prefix(fault_purpose_prefix.size());
+  const std::size_t colon = purpose.find(':');
+  const std::size_t dot = purpose.substr(0, colon).find('.');
+  if (dot == std::string_view::npos) return std::string(purpose);
+  return std::string(purpose.substr(0, dot)) + std::string(purpose.substr(colon));
+}
 
 sim_backend::sim_backend(const options& opts, std::shared_ptr<recording> record,
                          std::shared_ptr<const expectation> expect,
@@ -36,9 +57,13 @@ sim_backend::sim_backend(const options& opts, std::shared_ptr<recording> record,
     expect_unfinished_ = expect_->unfinished;
   }
   if (!opts_.trace_path.empty()) file_ = std::make_unique<trace_file>(opts_.trace_path);
+  if (opts_.liveness_after.count() < 0 || opts_.liveness_bound.count() < 0)
+    throw usage_error("sim: liveness_after and liveness_bound must not be negative");
+  liveness_at_ = opts_.liveness_after.count();
 }
 
 sim_backend::~sim_backend() {
+  if (tls_sim == this) tls_sim = nullptr;
   // A socket that outlives the run keeps the world alive, not the backend.
   if (world_) world_->detach();
 }
@@ -96,6 +121,7 @@ void sim_backend::net_trace(std::string_view op, std::string_view src, std::stri
 std::string sim_backend::name() const { return "sim seed " + std::to_string(opts_.seed); }
 
 void sim_backend::run_started() {
+  tls_sim = this;
   if (traced_) {
     if (header_text_.empty()) codec::encode_header(header_text_, opts_);
     write_line(header_text_);
@@ -130,6 +156,8 @@ void sim_backend::advance_clock(std::int64_t to) {
                          anyio::detail::format_duration(limit) + ") at seed " +
                          std::to_string(opts_.seed) + ", step " + std::to_string(picks_) +
                          ": the program keeps waiting on timers");
+  if (liveness_at_ > 0 && to >= liveness_at_ && !progressed_) [[unlikely]]
+    check_liveness(to);
   if (to > now_) {
     const std::int64_t from = now_;
     now_ = to;
@@ -141,6 +169,39 @@ void sim_backend::advance_clock(std::int64_t to) {
       emit(e);
     }
   }
+}
+
+void sim_backend::begin_liveness() {
+  faults_on_ = false;
+  // A hook may heal by scheduling deliveries: they come at or after now.
+  auto hooks = std::move(heal_hooks_);
+  for (auto& heal : hooks) heal();
+}
+
+void sim_backend::check_liveness(std::int64_t to) {
+  if (faults_on_) begin_liveness();
+  if (opts_.liveness_progress && opts_.liveness_progress()) {
+    progressed_ = true;
+    return;
+  }
+  const std::int64_t bound = opts_.liveness_bound.count();
+  const std::int64_t limit = liveness_at_ > never - bound ? never : liveness_at_ + bound;
+  if (to <= limit) return;
+  // Once: teardown may wait for events again, and must not fail.
+  progressed_ = true;
+  // The deadlock report's machinery: every live task and what it waits on.
+  liveness_blocked_ = anyio::detail::blocked_tasks_now();
+  std::string what = "liveness: no progress within " + anyio::detail::format_duration(bound) +
+                     " after every fault healed at t=" +
+                     anyio::detail::format_duration(liveness_at_) + " (seed " +
+                     std::to_string(opts_.seed) + ", step " + std::to_string(picks_) +
+                     "; the next event is at t=" + anyio::detail::format_duration(to) + "): " +
+                     (opts_.liveness_progress ? "the progress condition is still false"
+                                              : "the run has not finished") +
+                     "\nblocked tasks:";
+  for (const auto& t : liveness_blocked_)
+    what += "\n  task " + std::to_string(t.id) + " '" + t.name + "' waits on " + t.wait;
+  throw liveness_error(what);
 }
 
 std::size_t sim_backend::pick_next(const ready_view& ready) {
@@ -243,7 +304,37 @@ std::uint64_t sim_backend::random_below(std::uint64_t bound, std::string_view pu
 std::uint64_t sim_backend::draw(std::uint64_t bound, std::string_view purpose) {
   // Always advance the generator, so a replay that serves recorded values
   // keeps it in step with the original run.
-  std::uint64_t value = rng_.below(bound);
+  return serve_draw(rng_.below(bound), bound, purpose);
+}
+
+std::uint64_t sim_backend::fault(std::string_view kind, std::string_view site,
+                                 double probability, std::uint64_t max_strength) {
+  ANYIO_ASSERT(max_strength >= 1);
+  if (!faults_on_) return 0;
+  // Two words whatever is served (faults_api.hpp): replay and shrink stay
+  // in step. The roll has 2^24 steps: probabilities finer than that are 0.
+  constexpr std::uint64_t scale = std::uint64_t{1} << 24;
+  const std::uint64_t roll = rng_.below(scale);
+  const std::uint64_t strength = 1 + rng_.below(max_strength);
+  const double p = std::clamp(probability, 0.0, 1.0);
+  const auto threshold = static_cast<std::uint64_t>(p * static_cast<double>(scale));
+  const std::uint64_t bound = max_strength + 1;
+  const std::string purpose = fault_purpose(kind, site);
+  std::uint64_t value = roll < threshold ? strength : 0;
+  if (script_ && script_->faults_keyed) {
+    const std::uint64_t k = fault_occurrences_[purpose]++;
+    const auto it = script_->faults.find(purpose);
+    value = it != script_->faults.end() && k < it->second.size()
+                ? std::min(it->second[k], max_strength)
+                : 0;
+  }
+  value = serve_draw(value, bound, purpose);
+  if (fault_log_) fault_log_->push_back({purpose, value, bound});
+  return value;
+}
+
+std::uint64_t sim_backend::serve_draw(std::uint64_t value, std::uint64_t bound,
+                                      std::string_view purpose) {
   if (script_ && draw_pos_ < script_->draws.size()) {
     const scripted_draw& d = script_->draws[draw_pos_];
     if (d.bound == bound && d.purpose == purpose) {
@@ -356,6 +447,13 @@ void sim_backend::commit(char* start, char* end, const line_origin* origin) {
 }
 
 void sim_backend::report_divergence() {
+  if (!probe_failed_.empty() && (!diverged_ || !expect_)) {
+    // Once from the scheduler (teardown may wait for events: it must not
+    // throw), once more from run_finished.
+    if (probe_reported_) return;
+    probe_reported_ = true;
+    throw probe_failure(probe_failed_);
+  }
   if (!diverged_ || !expect_) return;
   divergence d = *diverged_;
   expect_ = nullptr;  // report once; the run is torn down after this
@@ -388,13 +486,25 @@ run_result sim_backend::result(const std::string& trace_path) const {
   r.trace_path = trace_path;
   r.decisions = decisions_;
   r.preemptions = preemptions_;
+  r.probes.reserve(probes_.size());
+  for (const auto& [name, count] : probes_) r.probes.push_back(count);
   return r;
 }
 
 void sim_backend::run_finished(const run_outcome& outcome) {
+  if (tls_sim == this) tls_sim = nullptr;
   outcome_ = outcome;
+  if (!probe_failed_.empty()) {
+    // Whatever the program made of the probe_failure, the run failed with it.
+    outcome_.kind = "failed";
+    outcome_.exception_type = "anyio::sim::probe_failure";
+    outcome_.message = probe_failed_;
+    outcome_.blocked.clear();
+  } else if (!liveness_blocked_.empty() && outcome_.kind == "error") {
+    outcome_.blocked = liveness_blocked_;  // the trace's outcome lists them too
+  }
   if (traced_) {
-    codec::encode_outcome(line_, outcome);
+    codec::encode_outcome(line_, outcome_);
     write_line(line_);
     if (expect_ && !diverged_ && expect_pos_ < expect_->lines.size())
       diverged_ = divergence{expect_pos_ + 1, expect_->lines[expect_pos_], "<end of run>",
@@ -410,6 +520,7 @@ void sim_backend::run_finished(const run_outcome& outcome) {
     }
   }
   throw_if_diverged();
+  if (!probe_failed_.empty()) throw probe_failure(probe_failed_);
 }
 
 }  // namespace anyio::sim::detail

@@ -12,6 +12,7 @@
 #include <anyio/sim.hpp>
 #include <anyio/sim_trace.hpp>
 
+#include "faults_api.hpp"
 #include "net_world.hpp"
 #include "prng.hpp"
 #include "strategy.hpp"
@@ -19,6 +20,8 @@
 #include "trace_file.hpp"
 #include "world.hpp"
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +62,18 @@ struct script {
   bool lenient = false;
   bool by_index = false;
   std::vector<std::uint64_t> choices;
+  /// Shrinking faults (faults_api.hpp): fault decisions are served from
+  /// `faults` by purpose and occurrence, not from `draws`; one beyond its
+  /// list is 0 (no fault).
+  bool faults_keyed = false;
+  std::map<std::string, std::vector<std::uint64_t>, std::less<>> faults;
+};
+
+/// One fault decision of a run (faults_api.hpp), for the shrinker.
+struct fault_record {
+  std::string purpose;
+  std::uint64_t value = 0;  ///< 0: no fault
+  std::uint64_t bound = 0;
 };
 
 /// One scheduling decision of a run, for the shrinker.
@@ -111,6 +126,27 @@ class sim_backend final : public backend, private instrument, private net::servi
   /// Record every decision into `log` (it must outlive the run).
   void log_decisions(std::vector<decision_record>* log) noexcept { decision_log_ = log; }
 
+  // Faults (faults_api.hpp: the convention injectors follow).
+  /// False once liveness mode has begun: inject nothing more.
+  bool faults_enabled() const noexcept { return faults_on_; }
+  /// A fault decision: 0 = no fault, else a strength in 1..max_strength
+  /// (a fault with `probability`, its strength uniform). Recorded as a draw
+  /// with purpose "fault:<kind>:<site>" and bound max_strength + 1.
+  std::uint64_t fault(std::string_view kind, std::string_view site, double probability,
+                      std::uint64_t max_strength = 1);
+  /// Run `heal` once when liveness mode begins (all faults stop).
+  void on_heal(std::function<void()> heal) { heal_hooks_.push_back(std::move(heal)); }
+  /// Record every fault decision into `log` (it must outlive the run).
+  void log_faults(std::vector<fault_record>* log) noexcept { fault_log_ = log; }
+
+  // Buggify and coverage probes (sim/probes.cpp).
+  bool buggify(std::string_view name);
+  void probe(std::string_view kind, std::string_view name, bool cond);
+  /// always() failed: the task gets a probe_failure now, and the run fails
+  /// with it at the next scheduler call and in its outcome, even if the
+  /// program catches it.
+  [[noreturn]] void fail_probe(std::string_view name);
+
  private:
   void on_event(const kernel_event& e) override;
   // The simulated network (net_world.hpp): created at its first use, so a
@@ -126,6 +162,11 @@ class sim_backend final : public backend, private instrument, private net::servi
   void task_exited(std::uint64_t id) override;
   bool hold_task(std::uint64_t id) override;
   std::uint32_t net_host() noexcept override;
+  bool net_faults_enabled() noexcept override { return faults_on_; }
+  std::uint64_t net_fault(std::string_view kind, std::string_view site,
+                          double probability) override {
+    return fault(kind, site, probability);
+  }
   /// Move the virtual clock to `to` (a clock line in the trace).
   void advance_clock(std::int64_t to);
   void emit(const kernel_event& e);
@@ -143,11 +184,14 @@ class sim_backend final : public backend, private instrument, private net::servi
   std::string_view task_fragment(std::uint64_t id, std::string_view name);
   std::string_view cached_task_fragment(std::uint64_t id) const noexcept;
   void throw_if_diverged() {
-    if (diverged_) [[unlikely]]
+    if (diverged_ || !probe_failed_.empty()) [[unlikely]]
       report_divergence();
   }
   void report_divergence();
   std::uint64_t draw(std::uint64_t bound, std::string_view purpose);
+  /// `value` drawn for (bound, purpose), or what the script serves instead;
+  /// traced as a draw line.
+  std::uint64_t serve_draw(std::uint64_t value, std::uint64_t bound, std::string_view purpose);
   std::size_t follow_decision(const ready_view& ready, std::size_t proposed);
   std::size_t scripted_choice(const ready_view& ready, std::size_t prev);
   /// Hint the task the next random pick will probably choose (n >= 2).
@@ -202,6 +246,23 @@ class sim_backend final : public backend, private instrument, private net::servi
   std::shared_ptr<net::world> world_;
   std::unique_ptr<anyio::detail::network> network_;
   std::unique_ptr<world_run> hosts_;
+
+  // Faults and probes (faults_api.hpp): untouched by a run that uses none.
+  bool faults_on_ = true;
+  // Liveness mode: the virtual time at which it begins (0: off), and
+  // whether progress was seen since.
+  std::int64_t liveness_at_ = 0;
+  bool progressed_ = false;
+  std::vector<run_outcome::blocked_task> liveness_blocked_;  // of a liveness failure
+  void begin_liveness();
+  void check_liveness(std::int64_t to);
+  std::vector<std::function<void()>> heal_hooks_;
+  std::map<std::string, std::uint64_t, std::less<>> fault_occurrences_;  // keyed scripts
+  std::vector<fault_record>* fault_log_ = nullptr;
+  std::map<std::string, bool, std::less<>> buggify_sites_;  // enabled for this run?
+  std::map<std::string, probe_count, std::less<>> probes_;
+  std::string probe_failed_;  // always(): the message the run fails with
+  bool probe_reported_ = false;
 };
 
 }  // namespace anyio::sim::detail

@@ -58,6 +58,8 @@ options options_from_header(const trace_header& h, const options& base) {
   if (h.pct_steps > 0) opts.pct_steps = h.pct_steps;
   opts.max_steps = h.max_steps;
   opts.max_virtual_time = clock::duration(h.max_virtual_time_ns);
+  opts.liveness_after = clock::duration(h.liveness_after_ns);
+  if (h.liveness_after_ns > 0) opts.liveness_bound = clock::duration(h.liveness_bound_ns);
   opts.test_name = h.test;
   return opts;
 }

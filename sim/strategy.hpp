@@ -46,6 +46,10 @@ std::uint64_t estimate_pct_steps(const body_fn& body, const sweep_options& opts)
 /// sweep() with strategy::exhaustive: explore_schedules over the first seed.
 sweep_summary exhaustive_sweep(const body_fn& body, const sweep_options& opts);
 
+/// Add probe counts (of a run, or of another summary) into `into`, which
+/// stays sorted by name (sweep.cpp).
+void add_probe_counts(std::vector<probe_count>& into, const std::vector<probe_count>& from);
+
 /// Index of task `id` in `ready`, or ready.size() if absent.
 std::size_t find_ready(const ready_view& ready, std::uint64_t id) noexcept;
 

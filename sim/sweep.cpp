@@ -95,6 +95,57 @@ std::string failure_pattern(const std::string& message) {
   return out;
 }
 
+void add_probe_counts(std::vector<probe_count>& into, const std::vector<probe_count>& from) {
+  for (const probe_count& p : from) {
+    auto it = std::lower_bound(
+        into.begin(), into.end(), p.name,
+        [](const probe_count& c, const std::string& n) { return c.name < n; });
+    if (it == into.end() || it->name != p.name) {
+      into.insert(it, p);
+      continue;
+    }
+    it->hits += p.hits;
+    it->evaluations += p.evaluations;
+    it->seeds += p.seeds;
+  }
+}
+
+std::vector<std::string> sweep_summary::never_fired() const {
+  std::vector<std::string> out;
+  for (const probe_count& p : probes)
+    if (!p.fired()) out.push_back(p.name);
+  for (const std::string& r : required_probes) {
+    const bool known = std::any_of(probes.begin(), probes.end(),
+                                   [&](const probe_count& p) { return p.name == r; });
+    if (!known) out.push_back(r);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+void sweep_summary::check_required_probes() {
+  std::erase_if(failures, [](const sweep_failure& f) { return f.outcome == "unfired-probe"; });
+  const std::vector<std::string> unfired = never_fired();
+  for (const std::string& r : required_probes) {
+    if (!std::binary_search(unfired.begin(), unfired.end(), r)) continue;
+    const auto it = std::find_if(probes.begin(), probes.end(),
+                                 [&](const probe_count& p) { return p.name == r; });
+    const std::string how =
+        it == probes.end()
+            ? "was never reached"
+            : "was reached " + std::to_string(it->evaluations) + " times but never fired";
+    sweep_failure f;
+    f.seed = first_seed + shard.index;  // a seed of this shard (anyio-sim merge checks)
+    f.test = tests.empty() ? std::string() : tests.front();
+    f.outcome = "unfired-probe";
+    f.exception_type = "anyio::sim::probe_failure";
+    f.message = "required probe \"" + r + "\" " + how + " in " + std::to_string(seeds_run) +
+                (strategy == "exhaustive" ? " schedules" : " seeds");
+    failures.push_back(std::move(f));
+  }
+}
+
 std::string trace_file_name(const std::string& test_name, std::uint64_t seed) {
   return file_stem(test_name) + "-seed" + std::to_string(seed) + ".jsonl";
 }
@@ -107,6 +158,9 @@ options sweep_options::run_options(std::uint64_t seed) const {
   run.pct_steps = pct_steps;
   run.max_steps = max_steps;
   run.max_virtual_time = max_virtual_time;
+  run.liveness_after = liveness_after;
+  run.liveness_bound = liveness_bound;
+  run.liveness_progress = liveness_progress;
   run.test_name = test_name;
   return run;
 }
@@ -142,6 +196,7 @@ sweep_summary sweep(const body_fn& body, const sweep_options& opts) {
     ++summary.seeds_run;
     summary.steps += r.steps;
     summary.virtual_time_ns += r.virtual_time_ns;
+    add_probe_counts(summary.probes, r.probes);
     if (!r.passed()) {
       // A long sweep of a common bug fails thousands of seeds: the first
       // few traces are all anyone reads.
@@ -159,6 +214,12 @@ sweep_summary sweep(const body_fn& body, const sweep_options& opts) {
     if (max_failures != 0 && summary.failures.size() >= max_failures) break;
   }
   progress.update(summary.seeds_run, summary.failures.size(), true);
+  summary.required_probes = opts.required_probes;
+  const std::size_t seed_failures = summary.failures.size();
+  summary.check_required_probes();
+  if (opts.on_failure)
+    for (std::size_t k = seed_failures; k < summary.failures.size(); ++k)
+      opts.on_failure(summary.failures[k]);
   return summary;
 }
 
@@ -187,6 +248,18 @@ std::string sweep_summary::to_json() const {
   if (strategy == "exhaustive") {
     j["preemption_bound"] = preemption_bound;
     j["covered"] = covered;
+  }
+  // Only when probes were used: older summaries stay as they were.
+  if (!probes.empty() || !required_probes.empty()) {
+    j["probes"] = nlohmann::json::array();
+    for (const probe_count& p : probes)
+      j["probes"].push_back({{"name", p.name},
+                             {"kind", p.kind},
+                             {"hits", p.hits},
+                             {"evaluations", p.evaluations},
+                             {"seeds", p.seeds}});
+    j["required_probes"] = required_probes;
+    j["never_fired"] = never_fired();
   }
   return j.dump(2);
 }
@@ -219,6 +292,16 @@ sweep_summary sweep_summary::from_json(const std::string& text) {
                             f.value("preemptions", std::uint64_t{0})});
     s.preemption_bound = j.value("preemption_bound", 0);
     s.covered = j.value("covered", false);
+    if (j.contains("probes"))
+      for (const auto& p : j.at("probes"))
+        s.probes.push_back({p.at("name").get<std::string>(), p.at("kind").get<std::string>(),
+                            p.at("hits").get<std::uint64_t>(),
+                            p.at("evaluations").get<std::uint64_t>(),
+                            p.at("seeds").get<std::uint64_t>()});
+    std::sort(s.probes.begin(), s.probes.end(),
+              [](const probe_count& a, const probe_count& b) { return a.name < b.name; });
+    if (j.contains("required_probes"))
+      s.required_probes = j.at("required_probes").get<std::vector<std::string>>();
     return s;
   } catch (const nlohmann::json::exception& e) {
     throw bad(e.what());
@@ -239,6 +322,13 @@ void sweep_summary::merge(const sweep_summary& other) {
   });
   if (strategy.empty()) strategy = other.strategy;
   shard = {0, 1};
+  // A probe that one shard never fired may have fired in another: the
+  // merged counts decide.
+  add_probe_counts(probes, other.probes);
+  for (const std::string& r : other.required_probes)
+    if (std::find(required_probes.begin(), required_probes.end(), r) == required_probes.end())
+      required_probes.push_back(r);
+  check_required_probes();
 }
 
 }  // namespace anyio::sim

@@ -240,6 +240,10 @@ void encode_header(std::string& out, const options& opts) {
     out += ",\"preemption_bound\":" + std::to_string(opts.preemption_bound);
   out += "},\"options\":{\"max_steps\":" + std::to_string(opts.max_steps);
   out += ",\"max_virtual_time_ns\":" + std::to_string(opts.max_virtual_time.count());
+  if (opts.liveness_after.count() > 0) {  // only then: other headers stay as they were
+    out += ",\"liveness_after_ns\":" + std::to_string(opts.liveness_after.count());
+    out += ",\"liveness_bound_ns\":" + std::to_string(opts.liveness_bound.count());
+  }
   out += "}}";
 }
 

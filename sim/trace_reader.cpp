@@ -125,6 +125,12 @@ trace_header parse_header(const line_reader& r) {
   line_reader orr(r.source(), r.line(), o);
   h.max_steps = orr.u64("max_steps");
   h.max_virtual_time_ns = orr.i64("max_virtual_time_ns");
+  if (o.contains("liveness_after_ns")) {
+    h.liveness_after_ns = orr.i64("liveness_after_ns");
+    h.liveness_bound_ns = orr.i64("liveness_bound_ns");
+    if (h.liveness_after_ns < 0 || h.liveness_bound_ns < 0)
+      r.fail("options.liveness_after_ns", "and liveness_bound_ns must not be negative");
+  }
   return h;
 }
 

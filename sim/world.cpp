@@ -122,6 +122,12 @@ void world_run::resume_all() {
   for (std::uint32_t h = 1; h < hosts_.size(); ++h) pause(h, false);
 }
 
+void world_run::heal_all() {
+  net_.trace_fault("heal", "all");
+  net_.heal_all();
+  resume_all();
+}
+
 void world_run::set_clock(std::uint32_t host, std::int64_t offset, double drift_ppm) {
   net_.trace_fault("clock", net_.hosts()[host].name);
   hosts_[host].clock_offset = offset;
@@ -194,10 +200,18 @@ world& world::add_host(std::string name, std::string address, main_fn main) {
 task<> world::run(main_fn test) const {
   auto& b = detail::current_sim("sim::world::run");
   detail::world_run& r = b.start_world(spec_);
+  b.on_heal([&r]() { r.heal_all(); });
   anyio::detail::enable_task_tracking([](std::uint64_t) {});
   co_await with_task_group([&](task_group& tg) -> task<> {
     r.group = &tg;
     for (std::uint32_t h = 1; h < r.net().hosts().size(); ++h) r.start_host(h);
+    if (spec_->plan) {
+      if (!test)
+        throw usage_error(
+            "sim::world::run: a fault plan needs a test: the run ends when the test returns");
+      tg.start_soon(task_name("nemesis"), [&r](fault_plan p) { return r.nemesis(p); },
+                    *spec_->plan);
+    }
     if (test) {
       co_await test();
       r.resume_all();  // held tasks must run to see their cancellation

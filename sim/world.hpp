@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -25,6 +26,7 @@ struct world_spec {
     world::main_fn main;
   };
   std::vector<host> hosts;
+  std::optional<fault_plan> plan;
 };
 
 class world_run {
@@ -53,6 +55,12 @@ class world_run {
   void set_clock(std::uint32_t host, std::int64_t offset, double drift_ppm);
   void jump_clock(std::uint32_t host, std::int64_t by);
   void resume_all();
+  /// Liveness mode (faults_api.hpp): lift partitions, clogs and link faults,
+  /// resume paused hosts. Crashed hosts stay down until restarted.
+  void heal_all();
+
+  /// The nemesis of a fault plan (sim/fault_plan.cpp), a task of localhost.
+  task<> nemesis(fault_plan plan);
 
   task_group* group = nullptr;  ///< while run() is inside its group
 

@@ -18,6 +18,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -69,6 +70,22 @@ struct options {
   bool check_determinism = false;  ///< run twice, compare event by event (also
                                    ///< ANYIO_CHECK_DETERMINISM=1 in the environment)
   instrument* observer = nullptr;  ///< extra instrument, e.g. a step log
+  /// buggify(): the chance that a site is enabled for a run (at its first
+  /// call), then that an enabled site fires at each call. 0 turns buggify off.
+  double buggify_site_probability = 0.25;
+  double buggify_fire_probability = 0.25;
+  /// Liveness mode (0 = off): at this virtual time every fault heals and no
+  /// more are injected (buggify is false, the simulated world heals its
+  /// partitions and clogs); from then on, within liveness_bound of virtual
+  /// time, the run must finish — or `liveness_progress` must return true — or it
+  /// fails with a liveness_error naming every task still blocked and what it
+  /// waits on. Recorded in the trace header; liveness_progress is not (a replay
+  /// without it asks for the run to finish).
+  clock::duration liveness_after{};
+  clock::duration liveness_bound = std::chrono::seconds(60);
+  /// The progress condition, checked whenever virtual time moves after
+  /// liveness_after (empty: the run finishing is the progress).
+  std::function<bool()> liveness_progress{};
 };
 
 /// A replay stopped matching its trace: the program or the build changed.
@@ -97,6 +114,46 @@ class nondeterminism_error : public replay_divergence {
   using replay_divergence::replay_divergence;
 };
 
+/// sim::always() found its condition false (on sim the whole run fails,
+/// whatever the program catches).
+class probe_failure : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+/// What one coverage probe saw (sometimes / reachable / always).
+struct probe_count {
+  std::string name{};
+  std::string kind{};             ///< "sometimes", "reachable" or "always"
+  std::uint64_t hits = 0;         ///< sometimes: true; reachable: reached; always: held
+  std::uint64_t evaluations = 0;  ///< times the probe was reached at all
+  std::uint64_t seeds = 0;        ///< sweeps: seeds in which it fired (hits > 0)
+  bool fired() const noexcept { return hits > 0; }
+};
+
+/// FoundationDB's BUGGIFY: on sim, true on some runs at some calls — each
+/// site (name) is enabled for a run with options::buggify_site_probability
+/// at its first call, then an enabled site fires with
+/// options::buggify_fire_probability at each call. Each answer is a recorded
+/// fault decision (replay follows it, shrinking drops the ones a failure
+/// does not need). Always false on realio and outside a run, so
+/// `if (sim::buggify("slow_path")) co_await sleep(1s);` costs nothing there.
+bool buggify(std::string_view name);
+
+/// Coverage probes (Antithesis, FoundationDB's CODE_PROBE): record that
+/// `name` was reached with `cond` true. A sweep lists the probes that never
+/// fired across its seeds (sweep_summary::never_fired), and
+/// sweep_options::required_probes fails a sweep when one of them never did:
+/// the proof that a test's faults really happen. No-ops on realio.
+void sometimes(bool cond, std::string_view name);
+/// sometimes(true, name).
+void reachable(std::string_view name);
+/// An invariant: `cond` must hold whenever it is reached. On sim a false
+/// one fails the run at once — the task gets a probe_failure, and the run
+/// fails with it at the next scheduling point even if the program catches
+/// it — naming the probe; on realio it throws probe_failure.
+void always(bool cond, std::string_view name);
+
 /// How one simulated run ended (never throws for a failing body).
 struct run_result {
   std::string outcome{};         ///< "passed", "failed", "deadlock" or "error"
@@ -107,6 +164,7 @@ struct run_result {
   std::string trace_path{};      ///< the trace written, if any
   std::uint64_t decisions = 0;    ///< scheduling decisions (more than one task ready)
   std::uint64_t preemptions = 0;  ///< switches away from a task that yielded (could go on)
+  std::vector<probe_count> probes{};  ///< the coverage probes reached, by name
   bool passed() const noexcept { return outcome == "passed"; }
 };
 
@@ -157,6 +215,9 @@ struct sweep_options {
   std::uint64_t max_schedules = 100000;  ///< exhaustive: stop (uncovered) after this many
   std::uint64_t max_steps = 0;
   clock::duration max_virtual_time{};
+  clock::duration liveness_after{};  ///< options::liveness_after of every run
+  clock::duration liveness_bound = std::chrono::seconds(60);
+  std::function<bool()> liveness_progress{};  ///< options::liveness_progress of every run
   std::string trace_dir{};    ///< traces of failing seeds go here ("" = none)
   sim::shard shard{};         ///< take every N-th seed, starting at the K-th
   std::string test_name{};
@@ -166,6 +227,10 @@ struct sweep_options {
   bool progress = true;       ///< show progress when stderr is a terminal (without on_progress)
   /// Called for each failing seed as it is found (after its traced rerun).
   std::function<void(const sweep_failure&)> on_failure{};
+  /// Probes that must fire in at least one seed: each that never did is a
+  /// failure of the sweep (outcome "unfired-probe"), checked again when
+  /// shards merge.
+  std::vector<std::string> required_probes{};
   /// Called after every seed with (seeds run, seeds of this shard, failures
   /// so far); replaces the built-in progress line.
   std::function<void(std::uint64_t, std::uint64_t, std::uint64_t)> on_progress{};
@@ -190,6 +255,16 @@ struct sweep_summary {
   /// pct: the run length the sweep used (given, or estimated from the
   /// test), so a rerun of one of its seeds is the same run. Not in the JSON.
   std::uint64_t pct_steps = 0;
+  /// Every coverage probe reached in some seed (by name), and the ones the
+  /// sweep required.
+  std::vector<probe_count> probes{};
+  std::vector<std::string> required_probes{};
+  /// Names of the probes reached but never fired, and of required probes
+  /// never reached, sorted.
+  std::vector<std::string> never_fired() const;
+  /// Replace the "unfired-probe" failures by one per required probe that
+  /// never fired (sweep and merge call it).
+  void check_required_probes();
   /// One JSON object (the format `anyio-sim merge` reads).
   std::string to_json() const;
   static sweep_summary from_json(const std::string& text);
@@ -200,8 +275,12 @@ struct sweep_summary {
 /// Run the seeds of `opts.seeds` that belong to `opts.shard` and summarise.
 sweep_summary sweep(const body_fn& body, const sweep_options& opts);
 
-/// Size of a schedule, the three things shrinking minimises in this order.
+/// Size of a failing run, what shrinking minimises, in this order: the
+/// faults injected (buggify and the simulated world's faults), their
+/// strength, then the schedule's preemptions, steps and decisions.
 struct schedule_stats {
+  std::uint64_t faults = 0;          ///< fault decisions that injected a fault
+  std::uint64_t fault_strength = 0;  ///< the sum of their strengths (a clog's length, ...)
   std::uint64_t preemptions = 0;  ///< switches away from a task that could have continued
   std::uint64_t steps = 0;        ///< task steps in the run
   std::uint64_t decisions = 0;    ///< choices the schedule makes that a non-preemptive
@@ -240,16 +319,22 @@ struct shrink_result {
   std::string exception_type{};   ///< exception type
   std::string message{};          ///< and message (of the minimal run)
   std::string trace_path{};       ///< the minimal trace (strategy "replay")
-  /// "preemptions 8 -> 1, steps 26 -> 25, decisions 14 -> 2"
+  /// The faults the minimal run still injects ("buggify:slow_disk",
+  /// "partition:db1|db2"), first injected first: the ones the bug needs.
+  std::vector<std::string> faults{};
+  /// "preemptions 8 -> 1, steps 26 -> 25, decisions 14 -> 2", led by
+  /// "faults 9 -> 2 (buggify:a, buggify:b), " when the run had faults
   std::string summary() const;
 };
 
 /// Shrink the failing run recorded in `failing_trace` to the smallest
 /// schedule that still fails the same way (opts.match: by default the same
 /// exception type and failure_pattern of the message; or the same blocked
-/// tasks for a deadlock): fewest preemptions first, then
-/// fewest steps, then fewest decisions, by delta debugging over the recorded
-/// decision list and a final one-at-a-time pass, within `max_runs` reruns.
+/// tasks for a deadlock): fewest faults first (recorded fault decisions:
+/// buggify, the simulated world's faults — removed, then weakened), then
+/// fewest preemptions, then fewest steps, then fewest decisions, by delta
+/// debugging over the recorded faults and decision list and a final
+/// one-at-a-time pass, within `max_runs` reruns.
 /// Writes the minimal run's trace to `out_path`; it replays (replay(),
 /// --anyio-replay) to the same failure. Throws std::invalid_argument if the
 /// trace did not fail or its failure no longer reproduces.
@@ -278,6 +363,7 @@ struct schedule_result {
   std::uint64_t max_preemptions = 0;  ///< the most any schedule run had
   std::uint64_t steps = 0;            ///< task steps over all the runs
   std::vector<schedule_failure> failures{};
+  std::vector<probe_count> probes{};  ///< coverage probes over all the runs
   /// "6 schedules within 2 preemptions: covered, no failure"
   std::string summary(int preemption_bound) const;
 };

@@ -48,6 +48,8 @@ struct trace_header {
   std::uint64_t pct_steps = 0;
   std::uint64_t max_steps = 0;
   std::int64_t max_virtual_time_ns = 0;
+  std::int64_t liveness_after_ns = 0;  ///< liveness mode (0: off)
+  std::int64_t liveness_bound_ns = 0;
   std::string text{};  ///< the line as written
 };
 

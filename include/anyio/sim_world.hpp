@@ -49,6 +49,41 @@ struct link_options {
   double tcp_reset = 0;
 };
 
+/// A fault plan: the faults a world's nemesis (a task of the controlling
+/// host) injects while the test runs, as data. Every `tick` it decides, for
+/// each host (crash, pause, partition, clock_jump) and each ordered pair of
+/// hosts (partition_one_way, clog), whether that fault starts, with the
+/// probability given, and for how many ticks (1..max_ticks) it lasts: each
+/// decision is a recorded, shrinkable fault decision ("fault:crash:db1"),
+/// so shrinking drops and shortens faults. The per-packet rates apply to
+/// every link between hosts. `swarm`: each run first draws which kinds are
+/// on and their rates (TigerBeetle's VOPR swarm testing), keeping the rates
+/// given as the largest. The plan that ran is a trace line (op "fault",
+/// src "plan", dst its JSON).
+struct fault_plan {
+  clock::duration tick = std::chrono::milliseconds(100);
+  clock::duration start{};  ///< no nemesis faults before this virtual time
+  std::uint64_t max_ticks = 10;
+  double crash = 0;  ///< then restarted
+  double pause = 0;  ///< then resumed
+  double partition = 0;  ///< the host cut off from every other host, both ways
+  double partition_one_way = 0;
+  double clog = 0;
+  double clock_jump = 0;  ///< the host's wall clock jumps by +-1..max_ticks ticks
+  double udp_loss = 0;
+  double udp_duplicate = 0;
+  double udp_reorder = 0;
+  double tcp_reset = 0;
+  bool swarm = false;
+
+  /// One JSON object with every field (durations in nanoseconds).
+  std::string to_json() const;
+  /// Throws std::invalid_argument naming the field that is wrong.
+  static fault_plan from_json(const std::string& text);
+  /// A plan of every kind at modest rates, swarmed: a sweep's default.
+  static fault_plan swarm_all();
+};
+
 namespace detail {
 struct world_spec;
 }
@@ -64,6 +99,9 @@ class world {
   /// world starts. Called inside a run of this world, the host is added to
   /// that run only and starts at once.
   world& add_host(std::string name, std::string address, main_fn main);
+
+  /// The nemesis of every run of this world (include it before run()).
+  world& set_plan(const fault_plan& plan);
 
   /// Run the world: start every host's main, then run `test` on the
   /// controlling host ("localhost", loopback only, never faulted); when it

@@ -338,6 +338,12 @@ void run_sweep(const char* test_name, test_body body) {
     std::fprintf(stderr, "anyio: exhaustive: \"%s\": %llu schedules within %d preemptions: %s\n",
                  test_name, static_cast<unsigned long long>(s.seeds_run), s.preemption_bound,
                  s.covered ? "covered" : "NOT covered (stopped early)");
+  if (const std::vector<std::string> unfired = s.never_fired(); !unfired.empty()) {
+    std::string names;
+    for (const std::string& n : unfired) names += (names.empty() ? "" : ", ") + n;
+    std::fprintf(stderr, "anyio: sweep: \"%s\": probes that never fired in %llu seeds: %s\n",
+                 test_name, static_cast<unsigned long long>(s.seeds_run), names.c_str());
+  }
   sweep_totals().merge(s);
   if (s.failures.empty()) return;
   fail_in_catch("sweep", std::to_string(s.failures.size()) + " of " +
