@@ -111,140 +111,147 @@ namespace detail {
 
 namespace {
 
-// Faults in force, to lift when their ticks run out.
-struct lasting {
-  std::int64_t until = 0;
-  enum class kind : std::uint8_t { crash, pause, isolate, one_way, clog } what{};
-  std::uint32_t a = 0;
-  std::uint32_t b = 0;
-};
-
-}  // namespace
-
-task<> world_run::nemesis(fault_plan plan) {
-  sim_backend* b = current_sim_backend();
-  ANYIO_ASSERT(b != nullptr);
-  if (plan.swarm) {
-    // Swarm testing: each kind is on with probability 1/2, at a rate drawn
-    // up to the plan's (a recorded draw, so the plan replays).
-    for (const auto& f : rate_fields) {
-      double& r = plan.*f.rate;
-      if (r <= 0) continue;
-      const std::string purpose = std::string("swarm.") + f.name;
-      const std::uint64_t v = b->random_below(1001, purpose);
-      r = v < 500 ? 0 : r * static_cast<double>(v - 500) / 500.0;
-    }
-    plan.swarm = false;
+// Swarm testing: each kind is on with probability 1/2, at a rate drawn up
+// to the plan's (a recorded draw, so the plan replays).
+void swarm(fault_plan& plan, sim_backend& b) {
+  for (const auto& f : rate_fields) {
+    double& r = plan.*f.rate;
+    if (r <= 0) continue;
+    const std::uint64_t v = b.random_below(1001, std::string("swarm.") + f.name);
+    r = v < 500 ? 0 : r * static_cast<double>(v - 500) / 500.0;
   }
-  net_.trace_fault("plan", plan.to_json());
-  const auto n = static_cast<std::uint32_t>(net_.hosts().size());
+  plan.swarm = false;
+}
+
+void set_links(net::world& net, const fault_plan& plan) {
   net::link_faults links;
   links.udp_loss = static_cast<std::uint32_t>(plan.udp_loss * 1e6);
   links.udp_duplicate = static_cast<std::uint32_t>(plan.udp_duplicate * 1e6);
   links.udp_reorder = static_cast<std::uint32_t>(plan.udp_reorder * 1e6);
   links.tcp_reset = static_cast<std::uint32_t>(plan.tcp_reset * 1e6);
+  const auto n = static_cast<std::uint32_t>(net.hosts().size());
   for (std::uint32_t x = 1; x < n; ++x)
     for (std::uint32_t y = 0; y < n; ++y)
       if (x != y) {
-        net_.set_link(x, y, links);
-        net_.set_link(y, x, links);
+        net.set_link(x, y, links);
+        net.set_link(y, x, links);
       }
-  const std::int64_t tick = plan.tick.count();
-  std::vector<lasting> active;
+}
+
+void isolate(net::world& net, std::uint32_t h, bool blocked) {
+  for (std::uint32_t y = 1; y < net.hosts().size(); ++y)
+    if (y != h) {
+      net.set_blocked(h, y, blocked);
+      net.set_blocked(y, h, blocked);
+    }
+}
+
+}  // namespace
+
+void world_run::lift(const lasting_fault& f) {
+  const std::string& an = net_.hosts()[f.a].name;
+  switch (f.what) {
+    case lasting_fault::kind::crash:
+      net_.trace_fault("restart", an);
+      net_.restart_host(f.a);
+      start_host(f.a);
+      return;
+    case lasting_fault::kind::pause: pause(f.a, false); return;
+    case lasting_fault::kind::isolate:
+      net_.trace_fault("heal", an);
+      isolate(net_, f.a, false);
+      return;
+    case lasting_fault::kind::one_way:
+      net_.trace_fault("heal", an + " -> " + net_.hosts()[f.b].name);
+      net_.set_blocked(f.a, f.b, false);
+      return;
+    case lasting_fault::kind::clog:
+      net_.trace_fault("unclog", an + " -> " + net_.hosts()[f.b].name);
+      net_.set_clogged(f.a, f.b, false);
+      return;
+  }
+}
+
+void world_run::inject_host(sim_backend& b, const fault_plan& plan, std::uint32_t h,
+                            std::vector<lasting_fault>& active) {
+  using k = lasting_fault::kind;
+  const std::string& name = net_.hosts()[h].name;
+  const std::int64_t now = b.now(), tick = plan.tick.count();
+  if (std::any_of(active.begin(), active.end(), [&](const lasting_fault& f) {
+        return f.a == h && (f.what == k::crash || f.what == k::pause);
+      }))
+    return;  // down or paused: nothing more happens to it until it is back
+  if (plan.crash > 0)
+    if (std::uint64_t v = b.fault("crash", name, plan.crash, plan.max_ticks)) {
+      crash(h);
+      active.push_back({now + static_cast<std::int64_t>(v) * tick, k::crash, h});
+      return;
+    }
+  if (plan.pause > 0)
+    if (std::uint64_t v = b.fault("pause", name, plan.pause, plan.max_ticks)) {
+      pause(h, true);
+      active.push_back({now + static_cast<std::int64_t>(v) * tick, k::pause, h});
+    }
+  if (plan.partition > 0)
+    if (std::uint64_t v = b.fault("partition", name, plan.partition, plan.max_ticks)) {
+      net_.trace_fault("partition", name + " | *");
+      isolate(net_, h, true);
+      active.push_back({now + static_cast<std::int64_t>(v) * tick, k::isolate, h});
+    }
+  if (plan.clock_jump > 0)
+    if (std::uint64_t v = b.fault("clock_jump", name, plan.clock_jump, 2 * plan.max_ticks)) {
+      // Odd strengths jump back, even ones forward.
+      const auto ticks = static_cast<std::int64_t>((v + 1) / 2);
+      jump_clock(h, (v % 2 == 1 ? -ticks : ticks) * tick);
+    }
+}
+
+void world_run::inject_link(sim_backend& b, const fault_plan& plan, std::uint32_t x,
+                            std::uint32_t y, std::vector<lasting_fault>& active) {
+  using k = lasting_fault::kind;
+  const std::string site = net_.hosts()[x].name + ">" + net_.hosts()[y].name;
+  const std::int64_t now = b.now(), tick = plan.tick.count();
+  if (plan.partition_one_way > 0)
+    if (std::uint64_t v =
+            b.fault("partition_one_way", site, plan.partition_one_way, plan.max_ticks)) {
+      net_.trace_fault("partition_one_way", site);
+      net_.set_blocked(x, y, true);
+      active.push_back({now + static_cast<std::int64_t>(v) * tick, k::one_way, x, y});
+    }
+  if (plan.clog > 0)
+    if (std::uint64_t v = b.fault("clog", site, plan.clog, plan.max_ticks)) {
+      net_.trace_fault("clog", site);
+      net_.set_clogged(x, y, true);
+      active.push_back({now + static_cast<std::int64_t>(v) * tick, k::clog, x, y});
+    }
+}
+
+task<> world_run::nemesis(fault_plan plan) {
+  sim_backend* b = current_sim_backend();
+  ANYIO_ASSERT(b != nullptr);
+  if (plan.swarm) swarm(plan, *b);
+  net_.trace_fault("plan", plan.to_json());
+  set_links(net_, plan);
+  std::vector<lasting_fault> active;
   co_await sleep_until(clock::time_point(plan.start));
   for (;;) {
     co_await sleep(plan.tick);
     if (!b->faults_enabled()) co_return;  // liveness: the heal hook lifted the rest
-    const std::int64_t now = b->now();
     // Lift what has run its course, in the order it started.
     for (std::size_t i = 0; i < active.size();) {
-      lasting f = active[i];
-      if (f.until > now) {
+      if (active[i].until > b->now()) {
         ++i;
         continue;
       }
+      const lasting_fault f = active[i];
       active.erase(active.begin() + static_cast<std::ptrdiff_t>(i));
-      const std::string& an = net_.hosts()[f.a].name;
-      switch (f.what) {
-        case lasting::kind::crash:
-          net_.trace_fault("restart", an);
-          net_.restart_host(f.a);
-          start_host(f.a);
-          break;
-        case lasting::kind::pause: pause(f.a, false); break;
-        case lasting::kind::isolate:
-          net_.trace_fault("heal", an);
-          for (std::uint32_t y = 1; y < n; ++y)
-            if (y != f.a) {
-              net_.set_blocked(f.a, y, false);
-              net_.set_blocked(y, f.a, false);
-            }
-          break;
-        case lasting::kind::one_way:
-          net_.trace_fault("heal", an + " -> " + net_.hosts()[f.b].name);
-          net_.set_blocked(f.a, f.b, false);
-          break;
-        case lasting::kind::clog:
-          net_.trace_fault("unclog", an + " -> " + net_.hosts()[f.b].name);
-          net_.set_clogged(f.a, f.b, false);
-          break;
-      }
+      lift(f);
     }
-    auto busy = [&](std::uint32_t h) {
-      return std::any_of(active.begin(), active.end(), [&](const lasting& f) {
-        return f.a == h && (f.what == lasting::kind::crash || f.what == lasting::kind::pause);
-      });
-    };
-    for (std::uint32_t h = 1; h < n; ++h) {
-      const std::string& name = net_.hosts()[h].name;
-      if (busy(h)) continue;
-      if (plan.crash > 0)
-        if (std::uint64_t v = b->fault("crash", name, plan.crash, plan.max_ticks)) {
-          crash(h);
-          active.push_back({now + static_cast<std::int64_t>(v) * tick, lasting::kind::crash, h});
-          continue;
-        }
-      if (plan.pause > 0)
-        if (std::uint64_t v = b->fault("pause", name, plan.pause, plan.max_ticks)) {
-          pause(h, true);
-          active.push_back({now + static_cast<std::int64_t>(v) * tick, lasting::kind::pause, h});
-        }
-      if (plan.partition > 0)
-        if (std::uint64_t v = b->fault("partition", name, plan.partition, plan.max_ticks)) {
-          net_.trace_fault("partition", name + " | *");
-          for (std::uint32_t y = 1; y < n; ++y)
-            if (y != h) {
-              net_.set_blocked(h, y, true);
-              net_.set_blocked(y, h, true);
-            }
-          active.push_back({now + static_cast<std::int64_t>(v) * tick, lasting::kind::isolate, h});
-        }
-      if (plan.clock_jump > 0)
-        if (std::uint64_t v = b->fault("clock_jump", name, plan.clock_jump, 2 * plan.max_ticks)) {
-          // Odd strengths jump back, even ones forward.
-          const auto ticks = static_cast<std::int64_t>((v + 1) / 2);
-          jump_clock(h, (v % 2 == 1 ? -ticks : ticks) * tick);
-        }
-    }
+    const auto n = static_cast<std::uint32_t>(net_.hosts().size());
+    for (std::uint32_t h = 1; h < n; ++h) inject_host(*b, plan, h, active);
     for (std::uint32_t x = 1; x < n; ++x)
-      for (std::uint32_t y = 1; y < n; ++y) {
-        if (x == y) continue;
-        const std::string site = net_.hosts()[x].name + ">" + net_.hosts()[y].name;
-        if (plan.partition_one_way > 0)
-          if (std::uint64_t v =
-                  b->fault("partition_one_way", site, plan.partition_one_way, plan.max_ticks)) {
-            net_.trace_fault("partition_one_way", site);
-            net_.set_blocked(x, y, true);
-            active.push_back(
-                {now + static_cast<std::int64_t>(v) * tick, lasting::kind::one_way, x, y});
-          }
-        if (plan.clog > 0)
-          if (std::uint64_t v = b->fault("clog", site, plan.clog, plan.max_ticks)) {
-            net_.trace_fault("clog", site);
-            net_.set_clogged(x, y, true);
-            active.push_back({now + static_cast<std::int64_t>(v) * tick, lasting::kind::clog, x, y});
-          }
-      }
+      for (std::uint32_t y = 1; y < n; ++y)
+        if (x != y) inject_link(*b, plan, x, y, active);
   }
 }
 

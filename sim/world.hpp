@@ -19,6 +19,8 @@
 
 namespace anyio::sim::detail {
 
+class sim_backend;
+
 struct world_spec {
   struct host {
     std::string name;
@@ -61,6 +63,13 @@ class world_run {
 
   /// The nemesis of a fault plan (sim/fault_plan.cpp), a task of localhost.
   task<> nemesis(fault_plan plan);
+  /// A nemesis fault in force until `until`.
+  struct lasting_fault {
+    std::int64_t until = 0;
+    enum class kind : std::uint8_t { crash, pause, isolate, one_way, clog } what{};
+    std::uint32_t a = 0;
+    std::uint32_t b = 0;
+  };
 
   task_group* group = nullptr;  ///< while run() is inside its group
 
@@ -71,6 +80,12 @@ class world_run {
     std::int64_t clock_offset = 0;
     double drift_ppm = 0;
   };
+  void lift(const lasting_fault& f);
+  void inject_host(sim_backend& b, const fault_plan& plan, std::uint32_t h,
+                   std::vector<lasting_fault>& active);
+  void inject_link(sim_backend& b, const fault_plan& plan, std::uint32_t x, std::uint32_t y,
+                   std::vector<lasting_fault>& active);
+
   std::shared_ptr<const world_spec> spec_;
   net::world& net_;
   std::vector<host_state> hosts_;  // by net host id; [0] is localhost
