@@ -65,7 +65,10 @@ fault_plan fault_plan::from_json(const std::string& text) {
   }
   if (!j.is_object()) throw std::invalid_argument("fault plan: expected a JSON object");
   fault_plan p;
-  for (const auto& [key, value] : j.items()) {
+  for (const auto& item : j.items()) {
+    // Not a structured binding: clang 14 cannot capture one in a lambda.
+    const std::string key = item.key();
+    const json& value = item.value();
     if (key == "tick_ns" || key == "start_ns") {
       if (!value.is_number_integer() || value.get<std::int64_t>() < (key == "tick_ns" ? 1 : 0))
         bad(key, key == "tick_ns" ? "must be a positive integer" : "must be an integer >= 0");
