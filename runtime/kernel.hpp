@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <functional>
 #include <vector>
 #include <string>
 #include <string_view>
@@ -121,6 +122,15 @@ class kernel {
   std::vector<task_record*> handles_;       // slot - 1 -> task, null when free
   std::vector<std::uint32_t> free_handles_;  // free slots, reused last-in first-out
   bool tearing_down_ = false;
+  // Simulated hosts (runtime/hosts.cpp; sim worlds only): spawns and exits
+  // go to the backend, paused hosts' tasks wait in held_, crashed hosts'
+  // tasks are frozen in zombies_ and their frames destroyed at run end.
+  bool track_tasks_ = false;
+  std::vector<task_record*> held_;
+  std::vector<task_record*> zombies_;
+  std::size_t crash(const std::function<bool(std::uint64_t)>& on_host);
+  void release_held(const std::function<bool(std::uint64_t)>& on_host);
+  void destroy_zombies() noexcept;
   io_operation* io_head_ = nullptr;  // operations in flight, newest first
   std::uint64_t io_count_ = 0;
 

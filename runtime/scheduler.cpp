@@ -102,6 +102,8 @@ std::exception_ptr kernel::run(root_task main) {
     throw;
   }
   ANYIO_ASSERT(live_tasks_ == 0);
+  if (!zombies_.empty()) [[unlikely]]
+    destroy_zombies();
   backend_.run_finished(make_outcome(main_error_));
   return main_error_;
 }
@@ -150,6 +152,8 @@ void kernel::spawn(task_record& t, std::coroutine_handle<> root, std::string nam
   link_task(*scope, t);
   ++live_tasks_;
   ready_.push_back(&t);
+  if (track_tasks_) [[unlikely]]
+    backend_.task_spawned(t.id, parent_id);
   emit(event_kind::spawn, &t, parent_id);
 }
 
@@ -204,7 +208,12 @@ void kernel::loop() {
     if (pass_left_ != 0) --pass_left_;
     const bool contested = ready_.size() > 1;
     std::size_t i = fifo_ ? 0 : backend_.pick_next(ready_);
-    step(*ready_.take(i), contested);
+    task_record* next = ready_.take(i);
+    if (track_tasks_ && backend_.hold_task(next->id)) [[unlikely]] {
+      held_.push_back(next);  // its host is paused: it runs after resume
+      continue;
+    }
+    step(*next, contested);
   }
 }
 
@@ -251,6 +260,8 @@ void kernel::finalize(task_record& t) {
   ANYIO_ASSERT(t.outermost == nullptr);
   unlink_task(*t.scope, t);
   --live_tasks_;
+  if (track_tasks_) [[unlikely]]
+    backend_.task_exited(t.id);
   if (t.handle_slot != 0) [[unlikely]]
     forget_handle(t);
   if (instrumented()) {
@@ -315,6 +326,7 @@ void kernel::teardown() noexcept {
   deadlines_.clear();
   ready_.clear();
   idle_.clear();
+  held_.clear();
   current_ = nullptr;
   current_task_ptr = nullptr;
   // Unlink before destroying: the destructors run below may cancel a scope or
@@ -340,6 +352,7 @@ void kernel::teardown() noexcept {
   // unwinds every task before the task whose group is waiting on it.
   for (auto it = tasks.rbegin(); it != tasks.rend(); ++it) root_of(**it).destroy();
   live_tasks_ = 0;
+  destroy_zombies();
   main_ = nullptr;
 }
 

@@ -11,6 +11,7 @@
 #include <anyio/detail/assert.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace anyio::sim::detail::net {
@@ -75,7 +76,215 @@ void world::send_over_link(endpoint& e, event ev) {
   const std::int64_t start = std::max(services_->net_now(), e.link_free);
   e.link_free = start + static_cast<std::int64_t>(ev.payload.size());
   ev.latency = e.latency;
-  schedule(e.link_free + e.latency, std::move(ev));
+  ev.from_host = e.host;
+  transmit(e.link_free + e.latency, std::move(ev), &e);
+}
+
+void world::transmit(std::int64_t at, event ev, endpoint* sender) {
+  if (hosts_.size() == 1) {  // no world: one host, no faults
+    schedule(at, std::move(ev));
+    return;
+  }
+  const endpoint* target = ev.to != 0 ? find(ev.to) : nullptr;
+  if (ev.unix_domain)
+    ev.to_host = ev.from_host;
+  else if (target != nullptr)
+    ev.to_host = target->host;
+  else if (auto to = route(ev.from_host, ev.dst))
+    ev.to_host = *to;
+  else
+    ev.to_host = ev.from_host;  // no such host: refused or lost there
+  auto it = links_.find({ev.from_host, ev.to_host});
+  if (ev.to_host == ev.from_host || it == links_.end() || !services_->net_faults_enabled()) {
+    schedule(at, std::move(ev));
+    return;
+  }
+  link_state& l = it->second;
+  const bool udp = ev.what == ev::datagram;
+  if (l.clogged || (l.blocked && !udp)) {
+    // A partition holds TCP as retransmissions would; a clog holds all.
+    l.held.push_back(std::move(ev));
+    return;
+  }
+  if (l.blocked || (udp && chance(l.faults.udp_loss, "udp_loss", ev))) {
+    trace("drop", ev, ev.payload.size());
+    return;
+  }
+  const std::int64_t now = services_->net_now();
+  if (l.faults.latency.type != latency_model::kind::none)
+    at = std::max(now, at - ev.latency) + draw_link_latency(l.faults.latency);
+  if (udp) {
+    if (chance(l.faults.udp_reorder, "udp_reorder", ev))
+      at += draw_link_latency({latency_model::kind::uniform, 1, 10 * max_latency_ns});
+    if (chance(l.faults.udp_duplicate, "udp_duplicate", ev)) {
+      trace_fault("duplicate", format(ev.src) + " -> " + format(ev.dst));
+      schedule(at + 1, ev);
+    }
+    schedule(at, std::move(ev));
+    return;
+  }
+  if (sender != nullptr && ev.what == ev::data && chance(l.faults.tcp_reset, "tcp_reset", ev)) {
+    // The connection resets here: the piece is lost, both ends see an RST.
+    trace_fault("reset", format(ev.src) + " -> " + format(ev.dst));
+    sender->reset = true;
+    wake_soon(*sender);
+    event r{ev::rst, ev.to, sender->id, false, ev.src, ev.dst};
+    r.latency = ev.latency;
+    r.from_host = ev.from_host;
+    r.to_host = ev.to_host;
+    schedule(at, std::move(r));
+    return;
+  }
+  if (sender != nullptr) {
+    at = std::max(at, sender->last_arrival);
+    sender->last_arrival = at;
+  }
+  schedule(at, std::move(ev));
+}
+
+void world::release(link_state& l, std::uint32_t from, std::uint32_t to) {
+  (void)from, (void)to;
+  std::deque<event> held = std::move(l.held);
+  l.held.clear();
+  const std::int64_t now = services_->net_now();
+  std::int64_t last = now;
+  for (event& ev : held) {
+    std::int64_t at = now + (l.faults.latency.type != latency_model::kind::none
+                                 ? draw_link_latency(l.faults.latency)
+                                 : ev.latency);
+    if (ev.what != ev::datagram) at = std::max(at, last);  // in order, as sent
+    last = at;
+    if (endpoint* s = find(ev.from)) s->last_arrival = std::max(s->last_arrival, at);
+    schedule(at, std::move(ev));
+  }
+}
+
+std::int64_t world::draw_link_latency(const latency_model& m) {
+  switch (m.type) {
+    case latency_model::kind::none:
+    case latency_model::kind::fixed: return m.a;
+    case latency_model::kind::uniform:
+      return m.a + static_cast<std::int64_t>(services_->net_draw(
+                       static_cast<std::uint64_t>(std::max<std::int64_t>(m.b - m.a, 0)) + 1,
+                       "net.link_latency"));
+    case latency_model::kind::exponential: {
+      // Inverse transform of one uniform draw; the tail is cut at 20 means.
+      const std::uint64_t u = services_->net_draw(1u << 20, "net.link_latency");
+      const double x = -std::log1p(-(static_cast<double>(u) + 0.5) / double(1u << 20));
+      return m.a + static_cast<std::int64_t>(std::min(x, 20.0) * static_cast<double>(m.b));
+    }
+  }
+  return m.a;
+}
+
+bool world::chance(std::uint32_t per_million, const char* kind, const event& ev) {
+  if (per_million == 0) return false;  // no draw: a plan without it changes nothing
+  // Shrinkable (faults_api.hpp): the site is the link, "<from>><to>".
+  const std::string site = hosts_[ev.from_host].name + ">" + hosts_[ev.to_host].name;
+  return services_->net_fault(kind, site, per_million / 1e6) != 0;
+}
+
+std::optional<std::uint32_t> world::route(std::uint32_t from, const socket_address& dst) const {
+  if (dst.family == address_family::ipv6 || dst.host.rfind("127.", 0) == 0 ||
+      dst.host == "0.0.0.0")
+    return from;
+  for (std::uint32_t h = 0; h < hosts_.size(); ++h)
+    if (!hosts_[h].address.empty() && hosts_[h].address == dst.host) return h;
+  return std::nullopt;
+}
+
+void world::set_controller_address(std::string address) {
+  hosts_[0].address = std::move(address);
+}
+
+std::uint32_t world::add_host(std::string name, std::string address) {
+  hosts_.push_back({std::move(name), std::move(address), true, false});
+  return static_cast<std::uint32_t>(hosts_.size() - 1);
+}
+
+std::string world::source_address(std::uint32_t host, const socket_address& remote) const {
+  if (remote.family == address_family::ipv6) return "::1";
+  if (hosts_[host].address.empty() || route(host, remote) == host)
+    return "127.0.0.1";
+  return hosts_[host].address;
+}
+
+void world::trace_fault(std::string_view what, std::string_view whom) {
+  if (services_ != nullptr) services_->net_trace("fault", what, whom, 0);
+}
+
+void world::crash_host(std::uint32_t host) {
+  ANYIO_ASSERT(host < hosts_.size());
+  hosts_[host].up = false;
+  hosts_[host].paused = false;
+  paused_.erase(host);
+  std::vector<std::uint64_t> gone;
+  for (auto& [id, p] : endpoints_) {
+    endpoint& e = *p;
+    if (e.host != host || e.crashed) continue;
+    e.crashed = true;
+    if (e.kind == kind::stream && e.established && !e.reset && e.peer != 0 && !e.closed)
+      reset_peer(e.peer, e);
+    if (e.kind == kind::listener)
+      for (std::uint64_t c : e.accept_queue) gone.push_back(c);
+    e.accept_queue.clear();
+    e.closed = true;
+    e.received.clear();
+    e.read_pos = 0;
+    e.datagrams.clear();
+    e.queued_bytes = 0;
+    unbind(e);
+    // Frozen tasks withdrew their waits; anyone else's (none) would see closed.
+    wake(e.readers);
+    wake(e.writers);
+  }
+  for (std::uint64_t c : gone) {
+    if (endpoint* e = find(c)) {
+      if (!e->reset && e->peer != 0) reset_peer(e->peer, *e);
+      fds_.erase(e->fd);
+      endpoints_.erase(c);
+    }
+  }
+}
+
+void world::restart_host(std::uint32_t host) {
+  ANYIO_ASSERT(host < hosts_.size());
+  hosts_[host].up = true;
+}
+
+void world::pause_host(std::uint32_t host, bool paused) {
+  ANYIO_ASSERT(host < hosts_.size());
+  hosts_[host].paused = paused;
+  if (paused) return;
+  auto it = paused_.find(host);
+  if (it == paused_.end()) return;
+  std::deque<event> waiting = std::move(it->second);
+  paused_.erase(it);
+  for (event& ev : waiting) schedule(services_->net_now(), std::move(ev));
+}
+
+void world::set_blocked(std::uint32_t from, std::uint32_t to, bool blocked) {
+  link_state& l = links_[{from, to}];
+  l.blocked = blocked;
+  if (!blocked && !l.clogged) release(l, from, to);
+}
+
+void world::set_clogged(std::uint32_t from, std::uint32_t to, bool clogged) {
+  link_state& l = links_[{from, to}];
+  l.clogged = clogged;
+  if (!clogged && !l.blocked) release(l, from, to);
+}
+
+void world::set_link(std::uint32_t from, std::uint32_t to, const link_faults& f) {
+  links_[{from, to}].faults = f;
+}
+
+void world::heal_all() {
+  for (auto& [key, l] : links_) {
+    l.blocked = l.clogged = false;
+    l.faults = {};
+    release(l, key.first, key.second);
+  }
 }
 
 void world::deliver_due() {
@@ -103,10 +312,20 @@ void world::wake(std::vector<op*>& list) noexcept {
 void world::reset_peer(std::uint64_t peer_id, const endpoint& from) {
   event r{ev::rst, peer_id, from.id, from.unix_domain, from.local, from.remote};
   r.latency = from.latency;
+  r.from_host = from.host;
+  if (const endpoint* p = find(peer_id)) r.to_host = p->host;
   schedule(std::max(services_->net_now(), from.link_free) + from.latency, std::move(r));
 }
 
 void world::deliver(event& e) {
+  if (hosts_.size() > 1 && e.what != ev::wake) [[unlikely]] {
+    const host_entry& h = hosts_[e.to_host];
+    if (!h.up) return;  // the host is down: nothing answers
+    if (h.paused) {
+      paused_[e.to_host].push_back(std::move(e));
+      return;
+    }
+  }
   switch (e.what) {
     case ev::wake: {
       if (endpoint* t = find(e.to)) {
@@ -164,7 +383,8 @@ void world::deliver_synack(event& e) {
     // connection the listener made for it.
     event r{ev::rst, e.from, e.to, e.unix_domain, e.dst, e.src};
     r.latency = e.latency;
-    schedule(services_->net_now() + e.latency, std::move(r));
+    r.from_host = e.to_host;
+    transmit(services_->net_now() + e.latency, std::move(r), nullptr);
     return;
   }
   c->connecting = false;
@@ -183,7 +403,8 @@ void world::deliver_data(event& e) {
     if (s != nullptr && !s->closed && !s->reset) {
       event r{ev::rst, e.from, e.to, e.unix_domain, e.dst, e.src};
       r.latency = e.latency;
-      schedule(services_->net_now() + e.latency, std::move(r));
+      r.from_host = e.to_host;
+      transmit(services_->net_now() + e.latency, std::move(r), nullptr);
     }
     return;
   }
@@ -198,20 +419,21 @@ void world::deliver_data(event& e) {
 
 void world::deliver_syn(event& e) {
   trace("syn", e, 0);
-  endpoint* l = find_listener(e.unix_domain, e.dst);
+  endpoint* l = find_listener(e.to_host, e.unix_domain, e.dst);
   auto refuse = [&](std::error_code ec) {
     event r{ev::refused, e.from, 0, e.unix_domain, e.dst, e.src};
     r.error = ec;
     r.latency = e.latency;
-    schedule(services_->net_now() + e.latency, std::move(r));
+    r.from_host = e.to_host;
+    transmit(services_->net_now() + e.latency, std::move(r), nullptr);
   };
   if (l == nullptr) {
     if (e.unix_domain)
-      refuse(std::make_error_code(paths_.count(e.dst.host) != 0
+      refuse(std::make_error_code(paths_.count({e.to_host, e.dst.host}) != 0
                                       ? std::errc::connection_refused
                                       : std::errc::no_such_file_or_directory));
     else
-      refuse(std::make_error_code(host_has(e.dst) ? std::errc::connection_refused
+      refuse(std::make_error_code(host_has(e.to_host, e.dst) ? std::errc::connection_refused
                                                   : std::errc::network_unreachable));
     return;
   }
@@ -228,6 +450,7 @@ void world::deliver_syn(event& e) {
     return;
   }
   endpoint& s = create(kind::stream, e.unix_domain);
+  s.host = l->host;
   s.established = true;
   s.peer = e.from;
   s.local = e.dst;
@@ -240,7 +463,7 @@ void world::deliver_syn(event& e) {
 }
 
 void world::deliver_datagram(event& e) {
-  endpoint* u = find_udp(e.dst);
+  endpoint* u = find_udp(e.to_host, e.dst);
   const bool fits = u != nullptr && u->queued_bytes + e.payload.size() <= u->capacity;
   // Undeliverable or overflowing datagrams are lost, as UDP loses them.
   trace(fits ? "datagram" : "drop", e, e.payload.size());
@@ -268,6 +491,7 @@ endpoint& world::create(net::kind k, bool unix_domain) {
   e->fd = next_fd_++;
   e->kind = k;
   e->unix_domain = unix_domain;
+  e->host = services_->net_host();
   // A UDP buffer holds a few of the largest datagrams whatever the draw.
   e->capacity = k == kind::udp ? receive_buffer_ + 2 * max_datagram : receive_buffer_;
   if (unix_domain) e->local.family = e->remote.family = address_family::unix_domain;
@@ -287,18 +511,20 @@ endpoint* world::find_fd(int fd) noexcept {
   return it == fds_.end() ? nullptr : find(it->second);
 }
 
-bool world::host_has(const socket_address& a) const {
+bool world::host_has(std::uint32_t host, const socket_address& a) const {
   return (a.family == address_family::ipv4 && a.host == "127.0.0.1") ||
-         (a.family == address_family::ipv6 && a.host == "::1");
+         (a.family == address_family::ipv6 && a.host == "::1") ||
+         (a.family == address_family::ipv4 && !hosts_[host].address.empty() &&
+          a.host == hosts_[host].address);
 }
 
 std::error_code world::bind(endpoint& e, socket_address local, bool reuse_port) {
   if (e.unix_domain) {
     if (local.host.empty()) return std::make_error_code(std::errc::invalid_argument);
-    auto it = paths_.find(local.host);
+    auto it = paths_.find({e.host, local.host});
     if (it != paths_.end() && it->second != 0)
       return std::make_error_code(std::errc::address_in_use);
-    paths_[local.host] = e.id;
+    paths_[{e.host, local.host}] = e.id;
     local.family = address_family::unix_domain;
     local.port = 0;
     e.local = std::move(local);
@@ -307,7 +533,7 @@ std::error_code world::bind(endpoint& e, socket_address local, bool reuse_port) 
   }
   if (local.family != address_family::ipv4 && local.family != address_family::ipv6)
     return std::make_error_code(std::errc::address_family_not_supported);
-  if (!is_wildcard(local) && !host_has(local))
+  if (!is_wildcard(local) && !host_has(e.host, local))
     return std::make_error_code(std::errc::address_not_available);
   const bool udp = e.kind == kind::udp;
   if (local.port == 0) {
@@ -317,10 +543,11 @@ std::error_code world::bind(endpoint& e, socket_address local, bool reuse_port) 
     for (int tries = 0; tries < range && local.port == 0; ++tries) {
       const std::uint16_t p = next;
       next = p == last_ephemeral_port ? first_ephemeral_port : static_cast<std::uint16_t>(p + 1);
-      if (ports_.count({udp, local.family, p}) == 0) local.port = p;
+      if (ports_.count({e.host, udp, local.family, p}) == 0) local.port = p;
     }
     if (local.port == 0) return std::make_error_code(std::errc::address_in_use);
-  } else if (auto it = ports_.find({udp, local.family, local.port}); it != ports_.end()) {
+  } else if (auto it = ports_.find({e.host, udp, local.family, local.port});
+             it != ports_.end()) {
     for (std::uint64_t id : it->second) {
       const endpoint* o = find(id);
       if (o == nullptr || o->closed) continue;
@@ -330,7 +557,7 @@ std::error_code world::bind(endpoint& e, socket_address local, bool reuse_port) 
         return std::make_error_code(std::errc::address_in_use);
     }
   }
-  ports_[{udp, local.family, local.port}].push_back(e.id);
+  ports_[{e.host, udp, local.family, local.port}].push_back(e.id);
   e.local = std::move(local);
   e.bound = true;
   e.reuse_port = reuse_port;
@@ -343,11 +570,11 @@ void world::unbind(endpoint& e) noexcept {
   if (e.unix_domain) {
     // The socket file stays (Linux): connecting to it is refused, and a
     // new listener may take the path over (anyio unlinks a stale socket).
-    auto it = paths_.find(e.local.host);
+    auto it = paths_.find({e.host, e.local.host});
     if (it != paths_.end() && it->second == e.id) it->second = 0;
     return;
   }
-  auto it = ports_.find({e.kind == kind::udp, e.local.family, e.local.port});
+  auto it = ports_.find({e.host, e.kind == kind::udp, e.local.family, e.local.port});
   if (it == ports_.end()) return;
   auto& ids = it->second;
   ids.erase(std::remove(ids.begin(), ids.end(), e.id), ids.end());
@@ -359,15 +586,16 @@ void world::listen(endpoint& e, int backlog) {
   e.backlog = backlog;
 }
 
-endpoint* world::find_listener(bool unix_domain, const socket_address& dst) {
+endpoint* world::find_listener(std::uint32_t host, bool unix_domain,
+                               const socket_address& dst) {
   if (unix_domain) {
-    auto it = paths_.find(dst.host);
+    auto it = paths_.find({host, dst.host});
     if (it == paths_.end()) return nullptr;
     endpoint* l = find(it->second);
     return l != nullptr && l->kind == kind::listener && !l->closed ? l : nullptr;
   }
-  if (!host_has(dst)) return nullptr;
-  auto it = ports_.find({false, dst.family, dst.port});
+  if (!host_has(host, dst)) return nullptr;
+  auto it = ports_.find({host, false, dst.family, dst.port});
   if (it == ports_.end()) return nullptr;
   // With SO_REUSEPORT the first listener takes the connection (Linux
   // hashes; one fixed choice keeps runs reproducible).
@@ -380,8 +608,9 @@ endpoint* world::find_listener(bool unix_domain, const socket_address& dst) {
   return nullptr;
 }
 
-endpoint* world::find_udp(const socket_address& dst) {
-  auto it = ports_.find({true, dst.family, dst.port});
+endpoint* world::find_udp(std::uint32_t host, const socket_address& dst) {
+  if (hosts_.size() > 1 && !host_has(host, concrete(dst))) return nullptr;
+  auto it = ports_.find({host, true, dst.family, dst.port});
   if (it == ports_.end()) return nullptr;
   for (std::uint64_t id : it->second) {
     endpoint* u = find(id);
@@ -453,7 +682,9 @@ void world::send_eof(endpoint& e) {
 
 void world::wake_soon(endpoint& e) {
   if (e.readers.empty() && e.writers.empty()) return;
-  schedule(services_->net_now(), event{ev::wake, e.id});
+  event w{ev::wake, e.id};
+  w.to_host = e.host;
+  schedule(services_->net_now(), std::move(w));
 }
 
 endpoint* world::accept(endpoint& l) {
@@ -469,7 +700,9 @@ endpoint* world::accept(endpoint& l) {
 }
 
 void world::send_datagram(endpoint& from, std::string payload, const socket_address& to) {
-  event d{ev::datagram, 0, from.id, false, concrete(from.local), concrete(to)};
+  socket_address src = concrete(from.local);
+  if (is_wildcard(from.local)) src.host = source_address(from.host, to);
+  event d{ev::datagram, 0, from.id, false, std::move(src), concrete(to)};
   d.payload = std::move(payload);
   send_over_link(from, std::move(d));
 }

@@ -16,9 +16,13 @@
 // from its list, so cancellation is always synchronous and a cancelled
 // receive, accept or connect has consumed nothing.
 //
-// Today there is one host ("localhost": 127.0.0.1 and ::1); endpoints name
-// their host, so several named hosts, partitions and crashes can grow in
-// here without changing the socket classes or user code.
+// Without a world there is one host ("localhost": 127.0.0.1 and ::1). A
+// sim world (sim/world.cpp) adds named hosts, each with an IPv4 address and
+// its own loopback, ports and Unix namespace; endpoints belong to the host
+// of the task that made them. Between hosts, links carry the faults of the
+// world: latency models, UDP loss/duplication/reordering, TCP resets,
+// partitions (held TCP, dropped UDP), clogs (everything held, released in
+// order), and crashes (the host's sockets gone, its peers reset).
 #pragma once
 #include <anyio/detail/io.hpp>
 #include <anyio/net.hpp>
@@ -53,6 +57,13 @@ class services {
   /// One delivery as a trace line: sizes and endpoints, never payload.
   virtual void net_trace(std::string_view op, std::string_view src, std::string_view dst,
                          std::uint64_t bytes) = 0;
+  /// The host of the running task (0: "localhost", the only host without a world).
+  virtual std::uint32_t net_host() noexcept { return 0; }
+  /// False once faults stop (liveness mode): links then carry everything.
+  virtual bool net_faults_enabled() noexcept { return true; }
+  /// A recorded, shrinkable fault decision (sim/faults_api.hpp): 0 = none.
+  virtual std::uint64_t net_fault(std::string_view kind, std::string_view site,
+                                  double probability) = 0;
 
  protected:
   ~services() = default;
@@ -97,7 +108,8 @@ struct endpoint {
   int fd = 0;  ///< the simulated descriptor (socket_attribute::raw_socket)
   net::kind kind = kind::stream;
   bool unix_domain = false;
-  std::string host = "localhost";  ///< the simulated host it lives on
+  std::uint32_t host = 0;  ///< the simulated host it lives on (0: localhost)
+  bool crashed = false;    ///< its host crashed: gone without a word
   socket_address local{};
   socket_address remote{};
   bool bound = false;      ///< holds a binding (released on close)
@@ -121,6 +133,7 @@ struct endpoint {
   /// When the link out of this endpoint is free again: a piece takes one
   /// virtual nanosecond per byte to send (about 1 GB/s), then the latency.
   std::int64_t link_free = 0;
+  std::int64_t last_arrival = 0;  ///< TCP stays in order whatever the latency draws
   int syn_tries = 0;
 
   // listener
@@ -136,6 +149,32 @@ struct endpoint {
   std::vector<op*> writers;  ///< send (window), connect, wait_writable
 
   std::size_t unread() const noexcept { return received.size() - read_pos; }
+};
+
+/// A latency model of a link between hosts (ns).
+struct latency_model {
+  enum class kind : std::uint8_t { none, fixed, uniform, exponential };
+  kind type = kind::none;  ///< none: the per-connection draw of a single host
+  std::int64_t a = 0;      ///< fixed: the latency; uniform: low; exponential: minimum
+  std::int64_t b = 0;      ///< uniform: high; exponential: mean beyond the minimum
+};
+
+/// The faults of one direction of a link between two hosts. Rates are per
+/// million (a datagram lost, duplicated, reordered; a TCP piece resetting
+/// its connection).
+struct link_faults {
+  latency_model latency{};
+  std::uint32_t udp_loss = 0;
+  std::uint32_t udp_duplicate = 0;
+  std::uint32_t udp_reorder = 0;
+  std::uint32_t tcp_reset = 0;
+};
+
+struct host_entry {
+  std::string name;
+  std::string address;  ///< IPv4; "" for localhost (loopback only)
+  bool up = true;
+  bool paused = false;
 };
 
 class world {
@@ -192,6 +231,31 @@ class world {
   /// A link latency from the seed (recorded draw "net.latency").
   std::int64_t draw_latency();
 
+  // ------------------------------------------------------ hosts and faults
+  /// Host 0 is "localhost"; a world adds the others. Returns the id.
+  std::uint32_t add_host(std::string name, std::string address);
+  /// In a world, localhost (the controller) reaches other hosts from this address.
+  void set_controller_address(std::string address);
+  const std::vector<host_entry>& hosts() const noexcept { return hosts_; }
+  /// The address an unbound socket of `host` sends from toward `remote`.
+  std::string source_address(std::uint32_t host, const socket_address& remote) const;
+  /// Power loss: every socket of the host is gone, peers of its connections
+  /// are reset, nothing is delivered to it until restart_host().
+  void crash_host(std::uint32_t host);
+  void restart_host(std::uint32_t host);
+  /// A paused host receives nothing (deliveries wait) until resumed.
+  void pause_host(std::uint32_t host, bool paused);
+  /// from -> to stops carrying traffic (TCP held, UDP dropped) / carries again.
+  void set_blocked(std::uint32_t from, std::uint32_t to, bool blocked);
+  /// from -> to holds everything / releases what it held, in order.
+  void set_clogged(std::uint32_t from, std::uint32_t to, bool clogged);
+  void set_link(std::uint32_t from, std::uint32_t to, const link_faults& f);
+  /// Lift every partition and clog (releasing what they held) and every
+  /// link fault: heal and liveness mode.
+  void heal_all();
+  /// A fault as a trace line ("net", op "fault").
+  void trace_fault(std::string_view what, std::string_view whom);
+
   /// "127.0.0.1:80", "[::1]:80", "unix:/path" (the trace's and messages' form).
   static std::string format(const socket_address& a);
   /// "tcp 127.0.0.1:80", "unix /path", "udp 127.0.0.1:53".
@@ -210,6 +274,14 @@ class world {
     std::error_code error{};
     std::int64_t latency = 0;  ///< of the link, for a reply
     std::uint64_t count = 0;   ///< window: bytes read; syn: tries so far
+    std::uint32_t from_host = 0;
+    std::uint32_t to_host = 0;
+  };
+  struct link_state {
+    bool blocked = false;
+    bool clogged = false;
+    link_faults faults{};
+    std::deque<event> held{};  ///< in the order sent
   };
   using key = std::pair<std::int64_t, std::uint64_t>;  // (time, sequence)
 
@@ -217,6 +289,13 @@ class world {
   /// Over e's link: after its latency and after everything it sent before.
   void send_over_link(endpoint& e, event ev);
   void deliver(event& e);
+  /// Route, apply the link's faults, schedule: every packet between hosts.
+  void transmit(std::int64_t at, event ev, endpoint* sender);
+  void release(link_state& l, std::uint32_t from, std::uint32_t to);
+  std::int64_t draw_link_latency(const latency_model& m);
+  bool chance(std::uint32_t per_million, const char* kind, const event& ev);
+  /// The host an address of `from`'s view is on (loopback: `from` itself).
+  std::optional<std::uint32_t> route(std::uint32_t from, const socket_address& dst) const;
   void deliver_syn(event& e);
   void deliver_synack(event& e);
   void deliver_data(event& e);
@@ -225,9 +304,9 @@ class world {
   void wake(std::vector<op*>& list) noexcept;
   void reset_peer(std::uint64_t peer_id, const endpoint& from);
   void unbind(endpoint& e) noexcept;
-  endpoint* find_listener(bool unix_domain, const socket_address& dst);
-  endpoint* find_udp(const socket_address& dst);
-  bool host_has(const socket_address& a) const;
+  endpoint* find_listener(std::uint32_t host, bool unix_domain, const socket_address& dst);
+  endpoint* find_udp(std::uint32_t host, const socket_address& dst);
+  bool host_has(std::uint32_t host, const socket_address& a) const;
 
   services* services_;
   std::map<key, event> events_;
@@ -237,11 +316,16 @@ class world {
   int next_fd_ = 3;
   std::uint64_t next_id_ = 1;
   std::size_t receive_buffer_ = 0;  // drawn at the first use
-  // Bindings: (udp?, family, port) -> endpoints bound there (any address).
-  std::map<std::tuple<bool, address_family, std::uint16_t>, std::vector<std::uint64_t>> ports_;
+  // Bindings: (host, udp?, family, port) -> endpoints bound there (any address).
+  std::map<std::tuple<std::uint32_t, bool, address_family, std::uint16_t>,
+           std::vector<std::uint64_t>>
+      ports_;
   std::uint16_t next_port_[2] = {first_ephemeral_port, first_ephemeral_port};
   // The Unix socket namespace of this run: path -> listener (0: a stale file).
-  std::map<std::string, std::uint64_t> paths_;
+  std::map<std::pair<std::uint32_t, std::string>, std::uint64_t> paths_;
+  std::vector<host_entry> hosts_{{"localhost", "", true, false}};
+  std::map<std::pair<std::uint32_t, std::uint32_t>, link_state> links_;
+  std::map<std::uint32_t, std::deque<event>> paused_{};  ///< deliveries waiting for resume
 };
 
 /// The detail::network over a world (sim/network.cpp).
@@ -258,9 +342,10 @@ std::unique_ptr<udp_socket> open_udp(std::shared_ptr<world> w, socket_address lo
 std::unique_ptr<connected_udp_socket> open_connected_udp(std::shared_ptr<world> w,
                                                          std::optional<socket_address> local,
                                                          socket_address remote, bool reuse_port);
-task<std::vector<addrinfo_entry>> resolve(std::string host, std::uint16_t port,
-                                          addrinfo_hints hints);
-task<std::pair<std::string, std::string>> name_info(socket_address address, bool numeric);
+task<std::vector<addrinfo_entry>> resolve(std::shared_ptr<world> w, std::string host,
+                                          std::uint16_t port, addrinfo_hints hints);
+task<std::pair<std::string, std::string>> name_info(std::shared_ptr<world> w,
+                                                    socket_address address, bool numeric);
 
 /// The attributes every simulated socket answers.
 std::any socket_attributes(const endpoint& e, const void* key, bool with_remote);

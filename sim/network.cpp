@@ -29,11 +29,11 @@ class sim_network final : public anyio::detail::network {
 
   task<std::vector<addrinfo_entry>> resolve(std::string host, std::uint16_t port,
                                             addrinfo_hints hints) override {
-    return net::resolve(std::move(host), port, hints);
+    return net::resolve(world_, std::move(host), port, hints);
   }
   task<std::pair<std::string, std::string>> name_info(socket_address address,
                                                       bool numeric) override {
-    return net::name_info(std::move(address), numeric);
+    return net::name_info(world_, std::move(address), numeric);
   }
   task<std::unique_ptr<socket_stream>> connect(socket_address remote,
                                                std::optional<socket_address> local) override {

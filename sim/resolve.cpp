@@ -3,13 +3,15 @@
 // realio/resolve.cpp). There is one host, "localhost", with the addresses
 // 127.0.0.1 and ::1 (in that order: IPv4 first, so a connection to
 // "localhost" whose listener is on 127.0.0.1 needs no refused attempt).
-// Literal addresses resolve to themselves; any other name is an error, as
-// for an unknown host. Nothing here reads the machine's resolver, so a run
-// is the same everywhere.
+// The hosts of a sim world resolve to their addresses. Literal addresses
+// resolve to themselves; any other name is an error, as for an unknown
+// host. Nothing here reads the machine's resolver, so a run is the same
+// everywhere.
 #include "net_world.hpp"
 
 #include <anyio/lowlevel.hpp>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -45,8 +47,8 @@ std::optional<std::string> literal(const std::string& host, address_family famil
 
 }  // namespace
 
-task<std::vector<addrinfo_entry>> resolve(std::string host, std::uint16_t port,
-                                          addrinfo_hints hints) {
+task<std::vector<addrinfo_entry>> resolve(std::shared_ptr<world> w, std::string host,
+                                          std::uint16_t port, addrinfo_hints hints) {
   co_await checkpoint();
   std::vector<socket_address> found;
   if (host.empty()) {
@@ -56,6 +58,11 @@ task<std::vector<addrinfo_entry>> resolve(std::string host, std::uint16_t port,
                                                         {address_family::ipv6, "::1", port}};
   } else if (host == "localhost" && !hints.numeric_host) {
     found = {{address_family::ipv4, "127.0.0.1", port}, {address_family::ipv6, "::1", port}};
+  } else if (auto named = std::find_if(w->hosts().begin() + 1, w->hosts().end(),
+                                       [&](const host_entry& h) { return h.name == host; });
+             named != w->hosts().end() && !hints.numeric_host) {
+    // A host of the world: its one IPv4 address (there is no IPv6 between hosts).
+    found = {{address_family::ipv4, named->address, port}};
   } else if (auto v4 = literal(host, address_family::ipv4)) {
     found = {{address_family::ipv4, *v4, port}};
   } else if (auto v6 = literal(host, address_family::ipv6)) {
@@ -76,12 +83,15 @@ task<std::vector<addrinfo_entry>> resolve(std::string host, std::uint16_t port,
   co_return out;
 }
 
-task<std::pair<std::string, std::string>> name_info(socket_address address, bool numeric) {
+task<std::pair<std::string, std::string>> name_info(std::shared_ptr<world> w,
+                                                    socket_address address, bool numeric) {
   co_await checkpoint();
   if (address.family == address_family::unix_domain)
     co_return std::pair{address.host, std::string()};
   std::string host = address.host;
   if (!numeric && (host == "127.0.0.1" || host == "::1")) host = "localhost";
+  for (std::size_t i = 1; !numeric && i < w->hosts().size(); ++i)
+    if (w->hosts()[i].address == host) host = w->hosts()[i].name;
   co_return std::pair{host, std::to_string(address.port)};
 }
 

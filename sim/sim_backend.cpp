@@ -143,6 +143,33 @@ void sim_backend::process_event(std::string_view op, std::string_view program, s
   commit(start, codec::encode_process(start, reuse, op, program, pid, code), &origin);
 }
 
+std::int64_t sim_backend::wall_clock_ns() noexcept {
+  return wall_clock_start_ns + (hosts_ ? hosts_->wall_clock(now_) : now_);
+}
+
+world_run& sim_backend::start_world(std::shared_ptr<const world_spec> spec) {
+  if (hosts_) {
+    if (hosts_->spec() != spec.get())
+      throw usage_error("sim::world::run: another world already runs in this sim run");
+    throw usage_error("sim::world::run: this world is already running");
+  }
+  (void)network();
+  hosts_ = std::make_unique<world_run>(std::move(spec), *world_);
+  return *hosts_;
+}
+
+void sim_backend::task_spawned(std::uint64_t id, std::uint64_t parent) {
+  if (hosts_) hosts_->task_spawned(id, parent);
+}
+
+void sim_backend::task_exited(std::uint64_t id) {
+  if (hosts_) hosts_->task_exited(id);
+}
+
+bool sim_backend::hold_task(std::uint64_t id) { return hosts_ && hosts_->hold_task(id); }
+
+std::uint32_t sim_backend::net_host() noexcept { return hosts_ ? hosts_->current_host() : 0; }
+
 void sim_backend::deliver_net() {
   world_->deliver_due();
   throw_if_diverged();

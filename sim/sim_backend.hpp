@@ -22,6 +22,7 @@
 #include "threads.hpp"
 #include "trace_codec.hpp"
 #include "trace_file.hpp"
+#include "world.hpp"
 
 #include <functional>
 #include <map>
@@ -103,7 +104,7 @@ class sim_backend final : public backend,
   ~sim_backend() override;
 
   std::int64_t now() noexcept override { return now_; }
-  std::int64_t wall_clock_ns() noexcept override { return wall_clock_start_ns + now_; }
+  std::int64_t wall_clock_ns() noexcept override;
   bool wait_for_events(std::int64_t deadline) override;
   void poll_events() override {
     if (world_ && world_->pending()) [[unlikely]]
@@ -135,6 +136,10 @@ class sim_backend final : public backend,
   /// The finished run as run_body reports it; throws the trace failure, if
   /// any (a trace that could not be written is not an outcome of the program).
   run_result result(const std::string& trace_path) const;
+  /// Simulated hosts (sim/world.cpp): the world of this run, started by
+  /// sim::world::run (null before, and in runs without one).
+  world_run* hosts() noexcept { return hosts_.get(); }
+  world_run& start_world(std::shared_ptr<const world_spec> spec);
   /// Record every decision into `log` (it must outlive the run).
   void log_decisions(std::vector<decision_record>* log) noexcept { decision_log_ = log; }
 
@@ -187,6 +192,15 @@ class sim_backend final : public backend,
   void trace_event(const char* what, std::int64_t value) override;
   void process_event(std::string_view op, std::string_view program, std::int64_t pid,
                      std::int64_t code) override;
+  void task_spawned(std::uint64_t id, std::uint64_t parent) override;
+  void task_exited(std::uint64_t id) override;
+  bool hold_task(std::uint64_t id) override;
+  std::uint32_t net_host() noexcept override;
+  bool net_faults_enabled() noexcept override { return faults_on_; }
+  std::uint64_t net_fault(std::string_view kind, std::string_view site,
+                          double probability) override {
+    return fault(kind, site, probability);
+  }
   /// Move the virtual clock to `to` (a clock line in the trace).
   void advance_clock(std::int64_t to);
   void emit(const kernel_event& e);
@@ -265,6 +279,8 @@ class sim_backend final : public backend,
   run_outcome outcome_;
   std::shared_ptr<net::world> world_;
   std::unique_ptr<anyio::detail::network> network_;
+  std::unique_ptr<world_run> hosts_;
+
   // Faults and probes (faults_api.hpp): untouched by a run that uses none.
   bool faults_on_ = true;
   // Liveness mode: the virtual time at which it begins (0: off), and

@@ -202,8 +202,7 @@ task<std::unique_ptr<socket_stream>> connect_stream(std::shared_ptr<world> w,
   pending_endpoint guard(w, e);
   if (!unix_domain) {
     socket_address bind_to = local ? *local : socket_address{remote.family, "", 0};
-    if (bind_to.host.empty()) bind_to.host = remote.family == address_family::ipv6 ? "::1"
-                                                                                   : "127.0.0.1";
+    if (bind_to.host.empty()) bind_to.host = w->source_address(e.host, remote);
     if (std::error_code ec = w->bind(e, bind_to, false))
       throw std::system_error(ec, what + " from " + world::format(bind_to));
   }

@@ -154,7 +154,7 @@ void parse_world_event(const line_reader& r, trace_event& e) {
   if (e.kind == "net") {
     e.op = r.str("op");
     static constexpr const char* ops[] = {"syn", "synack",   "refused", "data",  "fin",
-                                          "rst", "window", "datagram", "drop", "signal"};
+                                          "rst", "window", "datagram", "drop", "signal", "fault"};
     if (std::find(std::begin(ops), std::end(ops), e.op) == std::end(ops))
       r.fail("op", "has unknown network operation \"" + e.op + "\"");
     e.src = r.str("src");

@@ -137,6 +137,15 @@ class backend {
   /// The child processes this backend starts (detail/process.hpp), or null.
   virtual detail::process_service* processes() noexcept { return nullptr; }
 
+  /// Simulated hosts (sim worlds, include/anyio/sim_world.hpp): once a
+  /// world runs, the kernel reports every spawn (with the spawning task)
+  /// and exit, so the backend knows which host each task belongs to, and
+  /// asks before each step whether a task must be held (its host paused).
+  /// realio never turns this on; a sim run without a world neither.
+  virtual void task_spawned(std::uint64_t id, std::uint64_t parent) { (void)id, (void)parent; }
+  virtual void task_exited(std::uint64_t id) { (void)id; }
+  virtual bool hold_task(std::uint64_t id) { return (void)id, false; }
+
   /// Short name for messages: "realio" or "sim".
   virtual std::string name() const = 0;
 
