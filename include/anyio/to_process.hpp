@@ -9,8 +9,7 @@
 //
 // The program's main must let a worker serve before doing anything else:
 //
-//   #include <nlohmann/json.hpp>
-//   #include <anyio/to_process.hpp>
+//   (nlohmann's json.hpp first, then this header; see below)
 //   int main(int argc, char** argv) {
 //     anyio::to_process::register_function("fib", fib);
 //     anyio::to_process::serve_if_worker(argc, argv);  // returns only in the parent
@@ -18,10 +17,11 @@
 //   }
 //
 // The typed calls (register_function, run_sync) convert through
-// nlohmann_json: include <nlohmann/json.hpp> before this header. A public
-// header never pulls nlohmann_json in itself (it stays light and
-// dependency-free, and anyio.hpp does not include this one); without it
-// only the JSON-text calls (register_json_function, run_sync_json) exist.
+// nlohmann_json: the user's source includes nlohmann's json.hpp before this
+// header. A public header never pulls nlohmann_json in itself (it stays
+// light and dependency-free, and anyio.hpp does not include this one);
+// without it only the JSON-text calls (register_json_function,
+// run_sync_json) exist.
 #pragma once
 #include <anyio/errors.hpp>
 #include <anyio/sync.hpp>
@@ -173,12 +173,12 @@ task<R> run_sync_with(options opts, std::string name, Args... args) {
 template <class... T> void register_function(T&&...) {
   static_assert(sizeof...(T) == 0,
                 "anyio::to_process::register_function converts through nlohmann_json: "
-                "#include <nlohmann/json.hpp> before <anyio/to_process.hpp>");
+                "include nlohmann/json.hpp before anyio/to_process.hpp");
 }
 template <class R = void, class... T> task<R> run_sync(T&&...) {
   static_assert(sizeof...(T) == 0,
                 "anyio::to_process::run_sync converts through nlohmann_json: "
-                "#include <nlohmann/json.hpp> before <anyio/to_process.hpp>");
+                "include nlohmann/json.hpp before anyio/to_process.hpp");
   return {};
 }
 
