@@ -70,6 +70,10 @@ threads& current_threads(const char* api) {
   return *t;
 }
 
+threads* current_worker_owner() noexcept {
+  return current_job != nullptr ? current_job->owner : nullptr;
+}
+
 void run_job_on_worker(thread_job& job) noexcept {
   thread_job* outer = std::exchange(current_job, &job);
   std::exception_ptr error;

@@ -107,6 +107,11 @@ class threads {
 /// The running backend's threads. Throws usage_error outside anyio::run().
 threads& current_threads(const char* api);
 
+/// The worker threads that run the calling thread's job, if it is a
+/// to_thread worker (null on any other thread). blocking_portal uses it to
+/// tell its run's workers, which call through from_thread, from other threads.
+threads* current_worker_owner() noexcept;
+
 /// Run `job` from the calling task (to_thread::run_sync's body).
 task<> run_thread_job(std::shared_ptr<thread_job> job, bool cancellable,
                       capacity_limiter* limiter);
