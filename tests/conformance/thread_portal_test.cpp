@@ -193,7 +193,8 @@ ANYIO_TEST_CASE("blocking_portal: the run's own thread is refused (it would bloc
                 "[thread][portal]") {
   std::optional<std::string> message;
   co_await anyio::from_thread::with_blocking_portal([&](blocking_portal& portal) -> anyio::task<> {
-    message = sync_test::sync_message_of<anyio::usage_error>([&] { portal.call([] { return 1; }); });
+    message =
+        sync_test::sync_message_of<anyio::usage_error>([&] { portal.call([] { return 1; }); });
     co_return;
   });
   REQUIRE(message.has_value());
@@ -265,7 +266,7 @@ ANYIO_SIM_TEST_CASE("blocking_portal (sim): a plain std::thread is a usage_error
   REQUIRE(message.find("only the run's to_thread workers") != std::string::npos);
 }
 
-TEST_CASE("blocking_portal: start_blocking_portal from plain code; no thread or fd leaks",
+TEST_CASE("blocking_portal: start_blocking_portal from plain code, no thread or fd leaks",
           "[thread][portal]") {
   const int threads_before = count_entries("/proc/self/task");
   const int fds_before = count_entries("/proc/self/fd");
@@ -279,7 +280,8 @@ TEST_CASE("blocking_portal: start_blocking_portal from plain code; no thread or 
       message = e.what();
     }
     REQUIRE(message == "portal task failed");
-    auto forever = portal->start_task_soon([]() -> anyio::task<> { co_await anyio::sleep_forever(); });
+    auto forever =
+        portal->start_task_soon([]() -> anyio::task<> { co_await anyio::sleep_forever(); });
     REQUIRE(forever.cancel());
     REQUIRE_THROWS_AS(forever.get(), anyio::from_thread::task_cancelled_error);
     auto pending = portal->start_task_soon([]() -> anyio::task<> { co_await anyio::sleep(1h); });
