@@ -8,6 +8,13 @@
 // when its deadline passes, whichever is first. Here four clients (two TCP,
 // two UDP) ask once each, so it stops on the count.
 //
+// With --until-sigterm it serves until SIGTERM instead: on realio no
+// client of its own runs (examples/check_sigterm.py is the client, then
+// sends the signal); on sim two clients ask and then the program sends
+// itself SIGTERM with sim::send_signal. Either way it prints the serving
+// line only once SIGTERM is watched, so a signal sent after that line can
+// never kill the process by default action.
+//
 // test-expect: serving TCP and UDP on 127.0.0.1:[0-9]+
 // test-expect: tcp client alice: 'hello, alice \(tcp\)'
 // test-expect: tcp client bob: 'hello, bob \(tcp\)'
@@ -22,6 +29,7 @@
 #include <array>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -31,10 +39,16 @@ namespace {
 
 constexpr std::size_t max_requests = 4;
 constexpr auto server_deadline = 10s;
+// --until-sigterm: long enough for any test, short enough that a lost
+// signal still ends the program (saying "the deadline", which a test sees).
+constexpr auto until_sigterm_deadline = 60s;
+
+bool until_sigterm = false;  // set by main from the command line
 
 struct server_state {
   std::unique_ptr<anyio::socket_listener> tcp;
   std::unique_ptr<anyio::udp_socket> udp;
+  anyio::signal_receiver* sigterm = nullptr;  // opened before the serving line
   std::size_t served = 0;
   bool terminated = false;  // SIGTERM stopped it
 };
@@ -56,11 +70,11 @@ anyio::task<std::string> receive_all(anyio::byte_stream& stream) {
 
 // One request answered; the last one allowed stops the server.
 void count_one(server_state& s, anyio::task_group& tg) {
-  if (++s.served == max_requests) tg.cancel_scope().cancel();
+  if (++s.served == max_requests && !until_sigterm) tg.cancel_scope().cancel();
 }
 
 anyio::task<> run_server(server_state& s) {
-  auto deadline = anyio::move_on_after(server_deadline);
+  auto deadline = anyio::move_on_after(until_sigterm ? until_sigterm_deadline : server_deadline);
   co_await deadline.run([&]() -> anyio::task<> {
     co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
       // The body returns at once (the group then waits for its tasks), so
@@ -86,8 +100,7 @@ anyio::task<> run_server(server_state& s) {
       });
       // SIGTERM: stop serving (the group cancels the loops above).
       tg.start_soon([&]() -> anyio::task<> {
-        auto signals = anyio::open_signal_receiver({SIGTERM});
-        (void)co_await signals.receive();
+        (void)co_await s.sigterm->receive();
         s.terminated = true;
         tg.cancel_scope().cancel();
       });
@@ -124,6 +137,10 @@ anyio::task<> udp_client(std::uint16_t port, std::string name) {
 
 anyio::task<> amain() {
   server_state s;
+  // Watch SIGTERM before anything is printed: from here on it no longer
+  // ends the process, it stops the server.
+  auto sigterm = anyio::open_signal_receiver({SIGTERM});
+  s.sigterm = &sigterm;
   // A named options object, not a braced temporary: g++ 12 miscompiles a
   // braced aggregate argument of a coroutine inside co_await (it frees the
   // temporary's string twice); clang is fine.
@@ -134,6 +151,25 @@ anyio::task<> amain() {
       .local_host = "127.0.0.1", .local_port = port, .reuse_port = true};
   s.udp = co_await anyio::create_udp_socket(udp_options);
   std::printf("serving TCP and UDP on 127.0.0.1:%u\n", static_cast<unsigned>(port));
+  std::fflush(stdout);  // a test waits for this line on a pipe
+  if (until_sigterm) {
+    co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
+      tg.start_soon(run_server, std::ref(s));
+      if (anyio::sim::running()) {
+        // The operator: two clients, then SIGTERM. (Named strings: g++ 12
+        // frees a temporary std::string inside co_await twice.)
+        const std::string alice = "alice";
+        const std::string carol = "carol";
+        co_await tcp_client(port, alice);
+        co_await udp_client(port, carol);
+        anyio::sim::send_signal(SIGTERM);
+      }
+    });
+    co_await s.tcp->aclose();
+    co_await s.udp->aclose();
+    std::printf("server: shut down cleanly\n");
+    co_return;
+  }
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon(run_server, std::ref(s));
     tg.start_soon(tcp_client, port, std::string("alice"));
@@ -148,4 +184,14 @@ anyio::task<> amain() {
 
 }  // namespace
 
-ANYIO_EXAMPLE_MAIN(amain)
+int main(int argc, char** argv) {
+  // --until-sigterm is this example's own; example_main.hpp reads the rest.
+  int kept = 0;
+  for (int i = 0; i < argc; ++i) {
+    if (i > 0 && std::strcmp(argv[i], "--until-sigterm") == 0)
+      until_sigterm = true;
+    else
+      argv[kept++] = argv[i];
+  }
+  return anyio_examples::run_example(kept, argv, amain);
+}

@@ -132,16 +132,25 @@ stage_tsan() {
   configure build/ci-tsan -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DANYIO_SANITIZE=thread \
     -DANYIO_BUILD_TESTS=ON -DANYIO_BUILD_EXAMPLES=OFF
-  build build/ci-tsan sim_tests conformance_thread conformance_signal
-  step "sim_tests under TSan" env TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
-    build/ci-tsan/tests/sim_tests
-  # The realio paths that use threads: to_thread's pool, from_thread's
-  # hand-offs and signal delivery (sim's lock-step workers on a few seeds).
+  build build/ci-tsan sim_tests conformance_thread conformance_signal conformance_process \
+    conformance_file
+  local tsan="halt_on_error=1:second_deadlock_stack=1"
+  step "sim_tests under TSan" env TSAN_OPTIONS="$tsan" build/ci-tsan/tests/sim_tests
+  # Every realio path that uses threads: to_thread's pool, from_thread's
+  # hand-offs, blocking_portal (its relay, plain threads calling in,
+  # start_blocking_portal's loop thread: all in conformance_thread) and
+  # signal delivery; sim's lock-step workers on a few seeds.
   local t
   for t in conformance_thread conformance_signal; do
-    step "$t under TSan" env TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
-      ANYIO_SEEDS=3 "build/ci-tsan/tests/$t"
+    step "$t under TSan" env TSAN_OPTIONS="$tsan" ANYIO_SEEDS=3 "build/ci-tsan/tests/$t"
   done
+  # to_process's worker pool (its registry is shared by threads; the
+  # workers re-execute the TSan build) and the file and path operations that
+  # realio runs on to_thread workers. Their sim side has no threads.
+  step "conformance_process [to_process] under TSan" env TSAN_OPTIONS="$tsan" \
+    ANYIO_BACKEND=realio build/ci-tsan/tests/conformance_process "[to_process]"
+  step "conformance_file under TSan" env TSAN_OPTIONS="$tsan" ANYIO_BACKEND=realio \
+    build/ci-tsan/tests/conformance_file
 }
 
 # The same seeds must give the same kernel events with g++ and clang++
