@@ -4,13 +4,17 @@
 // thread through to_thread::run_sync while the run goes on — a ticker keeps
 // ticking. The worker calls back into the run with from_thread: run_sync to
 // report progress through a memory channel, and run to await a coroutine
-// (a sleep) in the run. On sim the function runs at a scheduling point and
-// the same program is deterministic.
+// (a sleep) in the run. Then a blocking_portal, handed to a worker thread,
+// lets blocking code call async functions in the run (portal.call) and
+// start a task there (start_task_soon, whose future it waits for). On sim
+// the function runs at a scheduling point and the same program is
+// deterministic.
 //
 // test-expect: checksum of 4 blocks: 0x[0-9a-f]+
 // test-expect: progress: block 4 of 4
 // test-expect: the worker waited at least 20 ms in the run between blocks
 // test-expect: ticker ticked while the worker ran: yes
+// test-expect: portal: the worker looked up 10 20 30 in the run, total 60
 #include "example_main.hpp"
 
 #include <anyio/threads.hpp>
@@ -31,6 +35,33 @@ std::uint32_t checksum(const std::vector<std::uint8_t>& block) {
   std::uint32_t sum = 0;
   for (std::uint8_t b : block) sum = sum * 31 + b;
   return sum;
+}
+
+// An async function of the run, for the blocking code to call.
+anyio::task<int> lookup(int key) {
+  co_await anyio::sleep(1ms);  // say, a query over the network
+  co_return key * 10;
+}
+
+// Blocking code (a library taking a callback, say): all it needs of the
+// run is the portal.
+int sum_of_lookups(anyio::from_thread::blocking_portal& portal) {
+  // Start one task in the run now, and call the others one by one.
+  auto last = portal.start_task_soon(lookup, 3);
+  const int a = portal.call(lookup, 1);
+  const int b = portal.call(lookup, 2);
+  const int c = last.get();
+  std::printf("portal: the worker looked up %d %d %d in the run, total %d\n", a, b, c,
+              a + b + c);
+  return a + b + c;
+}
+
+anyio::task<> portal_demo() {
+  co_await anyio::from_thread::with_blocking_portal(
+      [&](anyio::from_thread::blocking_portal& portal) -> anyio::task<> {
+        auto blocking = [&] { return sum_of_lookups(portal); };
+        (void)co_await anyio::to_thread::run_sync(blocking);
+      });
 }
 
 anyio::task<> amain() {
@@ -75,6 +106,7 @@ anyio::task<> amain() {
   std::printf("the worker waited %s 20 ms in the run between blocks\n",
               waited >= blocks * 5ms ? "at least" : "less than");
   std::printf("ticker ticked while the worker ran: %s\n", ticks > 0 ? "yes" : "no");
+  co_await portal_demo();
 }
 
 }  // namespace
