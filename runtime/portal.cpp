@@ -329,9 +329,10 @@ void portal_stop(portal_core& core, bool cancel_remaining) {
   {
     std::lock_guard<std::mutex> hold(core.mutex);
     if (core.closed) return;
+    if (c == caller::other && !core.relay)
+      refuse_plain_thread(core, "anyio::from_thread::blocking_portal::stop()");
     core.stopping = true;  // from now on every thread is refused at once
     if (c == caller::other) {
-      if (!core.relay) refuse_plain_thread(core, "anyio::from_thread::blocking_portal::stop()");
       core.stop_pending = true;
       core.cancel_pending = core.cancel_pending || cancel_remaining;
       core.wake = true;
