@@ -6,32 +6,54 @@
 // of seeds runs the crash test (two clients, a power cut at a seeded moment,
 // recovery, checks), reports the failing seeds, and shrinks the first one to
 // its simplest schedule; the checked log (length + checksum, torn tail cut
-// off) passes the same sweep. On realio the checked log also runs against
-// the real filesystem: write, sync, close, recover.
+// off) passes the same sweep. Then the same hunt on a failing disk (a fault
+// plan of EIO, ENOSPC, short writes and slow operations): the naive log
+// breaks another way, shrinking keeps only the two faults that bug needs,
+// and the checked log, which stops after a failed put, passes. On realio
+// the checked log also runs against the real filesystem: write, sync,
+// close, recover.
 //
 // test-expect: naive log: [1-9][0-9]* of 300 seeds fail
 // test-expect: never written \(a torn record\)
 // test-expect: shrunk: preemptions [0-9]+ -> [0-9]+
 // test-expect: checked log: 0 of 300 seeds fail
+// test-expect: disk faults, naive log: [1-9][0-9]* of 100 seeds fail
+// test-expect: shrunk: faults [0-9]+ -> 2 \(fs_short_write:/wal/log, fs_
+// test-expect: disk faults, checked log: 0 of 100 seeds fail
 // test-expect: recovered 4 keys
 #include "example_main.hpp"
 #include "write_ahead_log.hpp"
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <unistd.h>
 
 namespace {
 
-anyio::sim::sweep_summary sweep_log(bool checked, const std::string& trace_dir) {
-  anyio::sim::sweep_options opts;
-  opts.seeds = {0, 300};
-  opts.test_name = checked ? "wal checked" : "wal naive";
-  opts.trace_dir = trace_dir;
-  opts.max_traces = 1;
-  opts.progress = false;
-  return anyio::sim::sweep([checked] { return wal::crash_test(checked); }, opts);
+// Sweep the naive log, shrink its first failure, sweep the checked log.
+void hunt_with(const std::string& traces, const char* title, std::uint64_t seeds,
+               std::optional<anyio::sim::fault_plan> plan) {
+  const auto naive = wal::sweep(false, traces, seeds, plan);
+  std::printf("%snaive log: %zu of %llu seeds fail\n", title, naive.failures.size(),
+              static_cast<unsigned long long>(naive.seeds_run));
+  if (!naive.failures.empty()) {
+    const auto& first = naive.failures.front();
+    std::printf("first failing seed %llu: %s\n", static_cast<unsigned long long>(first.seed),
+                first.message.c_str());
+    anyio::sim::shrink_options so;
+    so.progress = false;
+    auto body = [plan]() {
+      return plan ? wal::crash_test_under(*plan, false) : wal::crash_test(false);
+    };
+    const auto shrunk =
+        anyio::sim::shrink(body, first.trace_path, traces + "/shrunk.jsonl", so);
+    std::printf("shrunk: %s (%s)\n", shrunk.summary().c_str(), shrunk.message.c_str());
+  }
+  const auto checked = wal::sweep(true, traces, seeds, plan);
+  std::printf("%schecked log: %zu of %llu seeds fail\n", title, checked.failures.size(),
+              static_cast<unsigned long long>(checked.seeds_run));
 }
 
 // The hunt runs many simulated runs, so it runs outside amain's own run.
@@ -40,22 +62,8 @@ void hunt() {
                               ("anyio-wal-" + std::to_string(::getpid())))
                                  .string();
   std::filesystem::create_directories(traces);
-  const auto naive = sweep_log(false, traces);
-  std::printf("naive log: %zu of %llu seeds fail\n", naive.failures.size(),
-              static_cast<unsigned long long>(naive.seeds_run));
-  if (!naive.failures.empty()) {
-    const auto& first = naive.failures.front();
-    std::printf("first failing seed %llu: %s\n", static_cast<unsigned long long>(first.seed),
-                first.message.c_str());
-    anyio::sim::shrink_options so;
-    so.progress = false;
-    const auto shrunk = anyio::sim::shrink([] { return wal::crash_test(false); },
-                                           first.trace_path, traces + "/shrunk.jsonl", so);
-    std::printf("shrunk: %s (%s)\n", shrunk.summary().c_str(), shrunk.message.c_str());
-  }
-  const auto checked = sweep_log(true, traces);
-  std::printf("checked log: %zu of %llu seeds fail\n", checked.failures.size(),
-              static_cast<unsigned long long>(checked.seeds_run));
+  hunt_with(traces, "", 300, std::nullopt);
+  hunt_with(traces, "disk faults, ", 100, wal::disk_faults());
   std::error_code ignored;
   std::filesystem::remove_all(traces, ignored);
 }

@@ -5,7 +5,9 @@
 // (0: none; else how many ticks it lasts), so a replay serves the same
 // faults and the shrinker removes or shortens them; once liveness mode
 // begins, faults_enabled() is false and the nemesis stops (the backend's
-// heal hook lifts what is still in force).
+// heal hook lifts what is still in force). A plan's fs_ rates go to the
+// simulated filesystem (sim/files.cpp), which makes the same kind of
+// decisions per file operation.
 #include "world.hpp"
 
 #include <anyio/errors.hpp>
@@ -39,6 +41,24 @@ constexpr rate_field rate_fields[] = {
     {"udp_reorder", &fault_plan::udp_reorder},
     {"tcp_reset", &fault_plan::tcp_reset},
 };
+// The filesystem's rates: in the JSON only when set, so a plan without disk
+// faults writes what it wrote before they existed.
+constexpr rate_field fs_rate_fields[] = {
+    {"fs_read_error", &fault_plan::fs_read_error},
+    {"fs_write_error", &fault_plan::fs_write_error},
+    {"fs_sync_error", &fault_plan::fs_sync_error},
+    {"fs_short_write", &fault_plan::fs_short_write},
+    {"fs_no_space", &fault_plan::fs_no_space},
+    {"fs_slow", &fault_plan::fs_slow},
+};
+
+const rate_field* find_rate(const std::string& key) {
+  for (const auto& f : rate_fields)
+    if (key == f.name) return &f;
+  for (const auto& f : fs_rate_fields)
+    if (key == f.name) return &f;
+  return nullptr;
+}
 
 [[noreturn]] void bad(const std::string& field, const std::string& why) {
   throw std::invalid_argument("fault plan: '" + field + "' " + why);
@@ -52,6 +72,8 @@ std::string fault_plan::to_json() const {
   j["start_ns"] = start.count();
   j["max_ticks"] = max_ticks;
   for (const auto& f : rate_fields) j[f.name] = this->*f.rate;
+  for (const auto& f : fs_rate_fields)
+    if (this->*f.rate != 0) j[f.name] = this->*f.rate;
   j["swarm"] = swarm;
   return j.dump();
 }
@@ -81,9 +103,8 @@ fault_plan fault_plan::from_json(const std::string& text) {
       if (!value.is_boolean()) bad(key, "must be true or false");
       p.swarm = value.get<bool>();
     } else {
-      auto f = std::find_if(std::begin(rate_fields), std::end(rate_fields),
-                            [&](const rate_field& r) { return key == r.name; });
-      if (f == std::end(rate_fields)) bad(key, "is not a field of a fault plan");
+      const rate_field* f = find_rate(key);
+      if (f == nullptr) bad(key, "is not a field of a fault plan");
       if (!value.is_number() || value.get<double>() < 0 || value.get<double>() > 1)
         bad(key, "must be a probability in [0, 1]");
       p.*(f->rate) = value.get<double>();
@@ -98,6 +119,8 @@ fault_plan fault_plan::swarm_all() {
   p.clock_jump = 0.02;
   p.udp_loss = p.udp_duplicate = p.udp_reorder = 0.1;
   p.tcp_reset = 0.002;
+  p.fs_read_error = p.fs_write_error = p.fs_sync_error = p.fs_no_space = 0.01;
+  p.fs_short_write = p.fs_slow = 0.05;
   p.swarm = true;
   return p;
 }
@@ -117,13 +140,30 @@ namespace {
 // Swarm testing: each kind is on with probability 1/2, at a rate drawn up
 // to the plan's (a recorded draw, so the plan replays).
 void swarm(fault_plan& plan, sim_backend& b) {
-  for (const auto& f : rate_fields) {
+  auto pick = [&](const rate_field& f) {
     double& r = plan.*f.rate;
-    if (r <= 0) continue;
+    if (r <= 0) return;
     const std::uint64_t v = b.random_below(1001, std::string("swarm.") + f.name);
     r = v < 500 ? 0 : r * static_cast<double>(v - 500) / 500.0;
-  }
+  };
+  for (const auto& f : rate_fields) pick(f);
+  for (const auto& f : fs_rate_fields) pick(f);  // after: the network's draws stay as they were
   plan.swarm = false;
+}
+
+// The filesystem's rates, from the plan's start (nothing for a plan without).
+void set_files(sim_backend& b, const fault_plan& plan) {
+  fs::plan_rates r;
+  r.read_error = plan.fs_read_error;
+  r.write_error = plan.fs_write_error;
+  r.sync_error = plan.fs_sync_error;
+  r.short_write = plan.fs_short_write;
+  r.no_space = plan.fs_no_space;
+  r.slow = plan.fs_slow;
+  r.start = plan.start.count();
+  if (r.read_error > 0 || r.write_error > 0 || r.sync_error > 0 || r.short_write > 0 ||
+      r.no_space > 0 || r.slow > 0)
+    b.files_model().set_plan(r);
 }
 
 void set_links(net::world& net, const fault_plan& plan) {
@@ -235,6 +275,7 @@ task<> world_run::nemesis(fault_plan plan) {
   if (plan.swarm) swarm(plan, *b);
   net_.trace_fault("plan", plan.to_json());
   set_links(net_, plan);
+  set_files(*b, plan);
   std::vector<lasting_fault> active;
   co_await sleep_until(clock::time_point(plan.start));
   for (;;) {

@@ -5,7 +5,10 @@
 // durability rules — data durable at a file sync, entries at a directory
 // sync — and the crash that keeps only what was durable (or a torn prefix
 // of the rest). Each call is one operation queued in virtual time; its
-// effect, faults and trace line happen when it is delivered.
+// effect, faults and trace line happen when it is delivered. Faults follow
+// sim/faults_api.hpp: each is a decision "fault:fs_<kind>:<path>" whose
+// value the injector acts on, never what it would have drawn, so replay
+// serves the recorded faults and the shrinker's zeros and lower strengths.
 #include "fs_world.hpp"
 
 #include <anyio/detail/assert.hpp>
@@ -57,11 +60,36 @@ std::uint64_t world::draw(std::uint64_t bound, std::string_view purpose) {
   return services_ ? services_->fs_draw(bound, purpose) : 0;
 }
 
-bool world::fault(double p, std::string_view purpose) {
-  if (p <= 0) return false;
-  if (p >= 1) return true;
-  constexpr std::uint64_t scale = 1'000'000;
-  return draw(scale, purpose) < static_cast<std::uint64_t>(p * scale);
+const char* fault_kind_name(fault_kind k) noexcept {
+  switch (k) {
+    case fault_kind::read_error: return "fs_read_error";
+    case fault_kind::write_error: return "fs_write_error";
+    case fault_kind::sync_error: return "fs_sync_error";
+    case fault_kind::short_write: return "fs_short_write";
+    case fault_kind::no_space: return "fs_no_space";
+    case fault_kind::slow: return "fs_slow";
+  }
+  return "fs";
+}
+
+std::uint64_t world::fault(fault_kind k, std::string_view path, std::uint64_t max_strength) {
+  if (services_ == nullptr || max_strength == 0) return 0;
+  auto pick = [this](double configured, double planned) {
+    return std::max(configured, now() >= plan_.start ? planned : 0.0);
+  };
+  double p = 0;
+  switch (k) {
+    case fault_kind::read_error: p = pick(opts_.read_error, plan_.read_error); break;
+    case fault_kind::write_error: p = pick(opts_.write_error, plan_.write_error); break;
+    case fault_kind::sync_error: p = pick(opts_.sync_error, plan_.sync_error); break;
+    case fault_kind::short_write: p = pick(opts_.short_write, plan_.short_write); break;
+    case fault_kind::no_space: p = pick(opts_.no_space, plan_.no_space); break;
+    case fault_kind::slow: p = pick(opts_.slow, plan_.slow); break;
+  }
+  // No decision at all when the fault is off: a run without faults keeps
+  // its trace and schedule.
+  if (p <= 0) return 0;
+  return services_->fs_fault(fault_kind_name(k), path, p, max_strength);
 }
 
 void world::trace(std::string_view op_name, std::string_view path, std::uint64_t bytes,
@@ -138,6 +166,11 @@ task<std::size_t> world::perform(std::string host_name, const char* op_name, std
     std::int64_t latency = opts_.min_latency.count();
     const std::int64_t spread = opts_.max_latency.count() - latency;
     if (spread > 0) latency += static_cast<std::int64_t>(draw(spread + 1, "fs.latency"));
+    // A slow operation: its strength is the extra delay in tenths of
+    // slow_latency, so the shrinker's lower strengths are shorter delays.
+    if (const std::uint64_t slow = fault(fault_kind::slow, path, slow_levels))
+      latency += opts_.slow_latency.count() * static_cast<std::int64_t>(slow) /
+                 static_cast<std::int64_t>(slow_levels);
     o.key = {now() + latency, sequence_++};
     queue_.emplace(o.key, &o);
     o.queued = true;
@@ -313,7 +346,7 @@ class sim_file final : public anyio::detail::file_handle {
     co_return co_await w_->perform(host_, "read", path_, [this, buffer](std::size_t& n) {
       node* f = file();
       if (f == nullptr) return EIO;
-      if (w_->fault(w_->options().read_error, "fs.fault.read")) return EIO;
+      if (w_->fault(fault_kind::read_error, path_) != 0) return EIO;
       if (pos_ >= f->data.size()) return 0;
       n = std::min<std::size_t>(buffer.size(), f->data.size() - pos_);
       std::memcpy(buffer.data(), f->data.data() + pos_, n);
@@ -328,12 +361,14 @@ class sim_file final : public anyio::detail::file_handle {
       if (f == nullptr) return EIO;
       if (data.empty()) return 0;
       const filesystem_options& o = w_->options();
-      if (w_->fault(o.write_error, "fs.fault.write")) return EIO;
+      if (w_->fault(fault_kind::write_error, path_) != 0) return EIO;
+      if (w_->fault(fault_kind::no_space, path_) != 0) return ENOSPC;
       host_fs& h = w_->host(host_);
       const std::uint64_t at = append_ ? f->data.size() : pos_;
       std::size_t len = data.size();
-      if (len > 1 && w_->fault(o.short_write, "fs.fault.short_write")) {
-        len = 1 + static_cast<std::size_t>(w_->draw(len - 1, "fs.short_write.length"));
+      // A short write's strength is the number of bytes it leaves out.
+      if (const std::uint64_t cut = w_->fault(fault_kind::short_write, path_, len - 1)) {
+        len -= static_cast<std::size_t>(cut);
         w_->trace("write", path_, len, "short");
       }
       if (o.capacity != 0) {
@@ -377,8 +412,7 @@ class sim_file final : public anyio::detail::file_handle {
                                [this](std::size_t& n) {
                                  node* f = file();
                                  if (f == nullptr) return EIO;
-                                 if (w_->fault(w_->options().sync_error, "fs.fault.sync"))
-                                   return EIO;
+                                 if (w_->fault(fault_kind::sync_error, path_) != 0) return EIO;
                                  n = f->data.size();
                                  f->unsynced.clear();
                                  return 0;
@@ -585,7 +619,7 @@ class sim_filesystem final : public anyio::detail::filesystem {
       if (at.id == 0) return ENOENT;
       node& d = h.nodes.at(at.id);
       if (!d.dir) return ENOTDIR;
-      if (w_->fault(w_->options().sync_error, "fs.fault.sync")) return EIO;
+      if (w_->fault(fault_kind::sync_error, path) != 0) return EIO;
       d.durable_entries = d.entries;
       count = d.entries.size();
       return 0;
@@ -617,9 +651,12 @@ namespace anyio::sim {
 
 void configure_filesystem(const filesystem_options& opts) {
   auto& fs = detail::fs::current_sim_filesystem("sim::configure_filesystem");
-  for (double p : {opts.read_error, opts.write_error, opts.sync_error, opts.short_write})
+  for (double p : {opts.read_error, opts.write_error, opts.sync_error, opts.short_write,
+                   opts.no_space, opts.slow})
     if (!(p >= 0 && p <= 1))
       throw std::invalid_argument("sim::configure_filesystem: a probability is outside [0, 1]");
+  if (opts.slow_latency.count() < 0)
+    throw std::invalid_argument("sim::configure_filesystem: slow_latency must not be negative");
   if (opts.max_latency < opts.min_latency || opts.min_latency.count() < 0)
     throw std::invalid_argument(
         "sim::configure_filesystem: max_latency is below min_latency (or min_latency < 0)");

@@ -6,7 +6,9 @@
 // starts it and takes effect when the backend delivers it from
 // wait_for_events/poll_events — so a crash or a cancellation before then
 // finds it never happened. Every delivery is a trace line ("fs"), every
-// fault and latency a recorded draw.
+// latency a recorded draw, and every fault a fault decision
+// (faults_api.hpp: "fault:fs_<kind>:<path>"), so the shrinker can take it
+// out or weaken it.
 #pragma once
 #include <anyio/detail/files.hpp>
 #include <anyio/detail/io.hpp>
@@ -28,6 +30,9 @@ class services {
  public:
   virtual std::int64_t fs_now() noexcept = 0;
   virtual std::uint64_t fs_draw(std::uint64_t bound, std::string_view purpose) = 0;
+  /// A fault decision (sim_backend::fault): 0, or a strength in 1..max_strength.
+  virtual std::uint64_t fs_fault(std::string_view kind, std::string_view site, double probability,
+                                 std::uint64_t max_strength) = 0;
   virtual std::int64_t fs_wall_clock() noexcept = 0;
   /// One operation as a trace line: `result` is "ok", "short" or an errno name.
   virtual void fs_trace(std::string_view op, std::string_view path, std::uint64_t bytes,
@@ -68,6 +73,29 @@ struct host_fs {
   std::uint64_t used = 0;        ///< bytes of file data (capacity)
 };
 
+/// The kinds of filesystem fault; fault_kind_name() is the <kind> of their
+/// decisions and the fault plan's key.
+enum class fault_kind : std::uint8_t {
+  read_error,
+  write_error,
+  sync_error,
+  short_write,
+  no_space,
+  slow
+};
+const char* fault_kind_name(fault_kind k) noexcept;
+
+/// A fault plan's filesystem rates (sim/fault_plan.cpp), in force from `start`.
+struct plan_rates {
+  double read_error = 0, write_error = 0, sync_error = 0, short_write = 0, no_space = 0,
+         slow = 0;
+  std::int64_t start = 0;  ///< virtual time
+};
+
+/// How many steps a slow operation's strength has (the delay is
+/// strength * slow_latency / slow_levels).
+inline constexpr std::uint64_t slow_levels = 10;
+
 class world;
 
 /// One operation in flight; it does its work when delivered.
@@ -102,8 +130,12 @@ class world {
   host_fs& host(const std::string& name);
   const filesystem_options& options() const noexcept { return opts_; }
   void configure(const filesystem_options& o) { opts_ = o; }
-  /// A fault with probability `p` (a recorded draw when p > 0).
-  bool fault(double p, std::string_view purpose);
+  /// Apply a fault plan's rates (besides configure's options).
+  void set_plan(const plan_rates& r) { plan_ = r; }
+  /// A fault decision for `path`: 0 (no fault), or its strength in
+  /// 1..max_strength. The probability is the larger of the options' and the
+  /// plan's; when it is 0 nothing is decided (nor drawn, nor traced).
+  std::uint64_t fault(fault_kind k, std::string_view path, std::uint64_t max_strength = 1);
   std::uint64_t draw(std::uint64_t bound, std::string_view purpose);
   std::int64_t now() const noexcept;
   std::int64_t wall_clock() const noexcept;
@@ -115,6 +147,7 @@ class world {
  private:
   services* services_;
   filesystem_options opts_{};
+  plan_rates plan_{};
   std::map<std::string, host_fs> hosts_{};
   std::map<std::pair<std::int64_t, std::uint64_t>, op*> queue_{};
   std::uint64_t sequence_ = 0;

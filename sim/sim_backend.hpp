@@ -155,6 +155,12 @@ class sim_backend final : public backend,
   void on_heal(std::function<void()> heal) { heal_hooks_.push_back(std::move(heal)); }
   /// Record every fault decision into `log` (it must outlive the run).
   void log_faults(std::vector<fault_record>* log) noexcept { fault_log_ = log; }
+  /// The simulated filesystem's model, created if the run has none yet (a
+  /// fault plan sets its rates before the program's first file call).
+  fs::world& files_model() {
+    (void)filesystem();
+    return *files_world_;
+  }
 
   // Buggify and coverage probes (sim/probes.cpp).
   bool buggify(std::string_view name);
@@ -181,6 +187,10 @@ class sim_backend final : public backend,
     return draw(bound, purpose);
   }
   std::int64_t fs_wall_clock() noexcept override { return wall_clock_ns(); }
+  std::uint64_t fs_fault(std::string_view kind, std::string_view site, double probability,
+                         std::uint64_t max_strength) override {
+    return fault(kind, site, probability, max_strength);
+  }
   void fs_trace(std::string_view op, std::string_view path, std::uint64_t bytes,
                 std::string_view result) override;
   void deliver_files();

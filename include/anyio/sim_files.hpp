@@ -9,9 +9,11 @@
 // synced (path::sync). crash_filesystem() is the power cut: it keeps what
 // was durable and loses the rest — or, with `tear`, keeps a seeded prefix of
 // each file's unsynced writes, cut at a block boundary, the way a disk that
-// wrote some sectors leaves it. Faults (EIO, ENOSPC, short writes) and
-// latency come from filesystem_options; every fault is a recorded draw
-// (replay serves the same faults) and a trace line.
+// wrote some sectors leaves it. Faults (EIO, ENOSPC, short writes, slow
+// operations) come from filesystem_options or from a world's fault plan
+// (sim_world.hpp); each is a fault decision "fault:fs_<kind>:<path>" as
+// buggify's and the network's are, so a replay serves the same faults and
+// sim::shrink removes the ones a failure does not need and weakens the rest.
 #pragma once
 #include <anyio/time.hpp>
 
@@ -22,13 +24,19 @@
 namespace anyio::sim {
 
 /// Faults and timing of the simulated filesystem. Probabilities are per
-/// operation, in [0, 1]; 0 draws nothing (so a run without faults has the
-/// same trace as before faults existed).
+/// operation, in [0, 1]; 0 decides nothing (so a run without faults has the
+/// same trace as before faults existed). Each fault's decision is named
+/// "fault:<kind>:<path>", its kind in brackets below; the strength of a
+/// short write is the number of bytes it leaves out, of a slow operation
+/// its extra delay in tenths of slow_latency.
 struct filesystem_options {
-  double read_error = 0;     ///< a read fails with EIO
-  double write_error = 0;    ///< a write fails with EIO (nothing written)
-  double sync_error = 0;     ///< a sync (file or directory) fails with EIO (nothing made durable)
-  double short_write = 0;    ///< a write stores only a seeded part (at least one byte)
+  double read_error = 0;     ///< a read fails with EIO (fs_read_error)
+  double write_error = 0;    ///< a write fails with EIO, nothing written (fs_write_error)
+  double sync_error = 0;     ///< a sync (file or directory) fails with EIO (fs_sync_error)
+  double short_write = 0;    ///< a write stores only a part, at least one byte (fs_short_write)
+  double no_space = 0;       ///< a write fails with ENOSPC, nothing written (fs_no_space)
+  double slow = 0;           ///< an operation takes up to slow_latency longer (fs_slow)
+  clock::duration slow_latency = std::chrono::milliseconds(1);
   std::uint64_t capacity = 0;  ///< bytes of file data; writes past it are ENOSPC (0: no limit)
   /// Each operation takes a seeded virtual time in [min_latency, max_latency].
   clock::duration min_latency = std::chrono::microseconds(1);
@@ -38,7 +46,9 @@ struct filesystem_options {
 
 /// Set the current host's filesystem options (inside a sim run). Throws
 /// usage_error on realio or outside a run, std::invalid_argument for a
-/// probability outside [0, 1], max_latency < min_latency or block_size 0.
+/// probability outside [0, 1], max_latency < min_latency, a negative
+/// slow_latency or block_size 0. A fault plan's fs rates (sim_world.hpp)
+/// apply besides these: each operation takes the larger of the two.
 void configure_filesystem(const filesystem_options& opts);
 
 struct crash_options {

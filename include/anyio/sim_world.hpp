@@ -59,7 +59,10 @@ struct link_options {
 /// every link between hosts. `swarm`: each run first draws which kinds are
 /// on and their rates (TigerBeetle's VOPR swarm testing), keeping the rates
 /// given as the largest. The plan that ran is a trace line (op "fault",
-/// src "plan", dst its JSON).
+/// src "plan", dst its JSON). The fs_ rates are the simulated filesystem's
+/// faults (sim_files.hpp), per file operation from `start`, each a fault
+/// decision "fault:fs_<kind>:<path>" (swarmed like the rest; in the JSON only
+/// when not 0).
 struct fault_plan {
   clock::duration tick = std::chrono::milliseconds(100);
   clock::duration start{};  ///< no nemesis faults before this virtual time
@@ -74,6 +77,13 @@ struct fault_plan {
   double udp_duplicate = 0;
   double udp_reorder = 0;
   double tcp_reset = 0;
+  // The simulated filesystem (filesystem_options' faults), per operation.
+  double fs_read_error = 0;   ///< EIO on a read
+  double fs_write_error = 0;  ///< EIO on a write
+  double fs_sync_error = 0;   ///< EIO on a sync
+  double fs_short_write = 0;  ///< a write stores only a part
+  double fs_no_space = 0;     ///< ENOSPC on a write
+  double fs_slow = 0;         ///< an operation takes up to filesystem_options::slow_latency more
   bool swarm = false;
 
   /// One JSON object with every field (durations in nanoseconds).
