@@ -59,7 +59,9 @@ struct link_options {
 /// every link between hosts. `swarm`: each run first draws which kinds are
 /// on and their rates (TigerBeetle's VOPR swarm testing), keeping the rates
 /// given as the largest. The plan that ran is a trace line (op "fault",
-/// src "plan", dst its JSON).
+/// src "plan", dst its JSON). A run can also bring the plan itself
+/// (sim::options::plan, sweep_options::plan): it wins over set_plan(), is
+/// recorded in the trace header, and a replay of the trace runs it.
 struct fault_plan {
   clock::duration tick = std::chrono::milliseconds(100);
   clock::duration start{};  ///< no nemesis faults before this virtual time
