@@ -95,6 +95,9 @@ void scope_enter(cancel_node& s, const char* api) {
   // enough: realio expires deadlines only every poll_interval() steps while
   // tasks stay ready, so a deadline already passed would let the first
   // checkpoints through on realio but not on sim.
+  // From here on the deadline is on the kernel's clock (detail::host_clocks).
+  if (skewed_clocks != nullptr && s.when != never) [[unlikely]]
+    s.when = skewed_clocks->to_kernel(s.when);
   if (!s.cancel_called && s.when != never && s.when <= k.backend_.now()) s.cancel_called = true;
   if (!s.cancel_called && s.when != never) {
     s.type = timer_node::kind::scope;
@@ -129,6 +132,8 @@ void scope_exit(cancel_node& s, std::exception_ptr& error) {
 }
 
 void scope_set_deadline(cancel_node& s, std::int64_t when) {
+  if (skewed_clocks != nullptr && s.entered && when != never) [[unlikely]]
+    when = skewed_clocks->to_kernel(when);
   s.when = when;
   if (!s.entered || s.exited || s.cancel_called) return;
   kernel& k = *kernel::current();
@@ -168,6 +173,8 @@ std::int64_t effective_deadline(const task_record& t) noexcept {
     if (s->when < d) d = s->when;
     if (s->shield) break;
   }
+  if (skewed_clocks != nullptr && d != never) [[unlikely]]
+    return skewed_clocks->to_host(d);
   return d;
 }
 

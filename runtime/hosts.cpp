@@ -165,6 +165,8 @@ void kernel::destroy_zombies() noexcept {
 
 // ------------------------------------------------------------ world_hooks
 
+constinit thread_local const host_clocks* skewed_clocks = nullptr;
+
 backend& current_backend(const char* api) { return kernel::require(api).backend_; }
 
 void enable_task_tracking(const std::function<void(std::uint64_t)>& adopt) {

@@ -47,7 +47,12 @@ void throw_outside_run(const char* api) {
   std::abort();
 }
 
-std::int64_t current_time_ns(const char* api) { return kernel::require(api).backend_.now(); }
+std::int64_t current_time_ns(const char* api) {
+  const std::int64_t now = kernel::require(api).backend_.now();
+  if (skewed_clocks != nullptr) [[unlikely]]
+    return skewed_clocks->to_host(now);
+  return now;
+}
 
 std::exception_ptr cancelled_exception() {
   kernel* k = tls_kernel;

@@ -136,7 +136,7 @@ void sleep_park(sleep_node& node, task_record& t, std::coroutine_handle<> h, std
   kernel& k = *kernel::current();
   node.type = timer_node::kind::sleep;
   node.task = &t;
-  node.when = when;
+  node.when = skewed_clocks == nullptr ? when : skewed_clocks->to_kernel(when);
   node.seq = k.next_timer_seq_++;
   k.deadlines_.push(&node);
   park(t, h, node, "sleep");

@@ -17,6 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace anyio::sim {
@@ -113,6 +115,19 @@ fault_plan fault_plan::from_json(const std::string& text) {
   return p;
 }
 
+fault_plan fault_plan::from_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument("fault plan file '" + path + "': cannot be opened");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw std::invalid_argument("fault plan file '" + path + "': cannot be read");
+  try {
+    return from_json(text.str());
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("fault plan file '" + path + "': " + e.what());
+  }
+}
+
 fault_plan fault_plan::swarm_all() {
   fault_plan p;
   p.crash = p.pause = p.partition = p.partition_one_way = p.clog = 0.05;
@@ -181,11 +196,16 @@ void set_links(net::world& net, const fault_plan& plan) {
       }
 }
 
-void isolate(net::world& net, std::uint32_t h, bool blocked) {
-  for (std::uint32_t y = 1; y < net.hosts().size(); ++y)
+void isolate(world_run& r, std::uint32_t h, bool blocked) {
+  for (std::uint32_t y = 1; y < r.net().hosts().size(); ++y)
     if (y != h) {
-      net.set_blocked(h, y, blocked);
-      net.set_blocked(y, h, blocked);
+      if (blocked) {
+        r.cut(h, y);
+        r.cut(y, h);
+      } else {
+        r.uncut(h, y);
+        r.uncut(y, h);
+      }
     }
 }
 
@@ -202,11 +222,11 @@ void world_run::lift(const lasting_fault& f) {
     case lasting_fault::kind::pause: pause(f.a, false); return;
     case lasting_fault::kind::isolate:
       net_.trace_fault("heal", an);
-      isolate(net_, f.a, false);
+      isolate(*this, f.a, false);
       return;
     case lasting_fault::kind::one_way:
       net_.trace_fault("heal", an + " -> " + net_.hosts()[f.b].name);
-      net_.set_blocked(f.a, f.b, false);
+      uncut(f.a, f.b);
       return;
     case lasting_fault::kind::clog:
       net_.trace_fault("unclog", an + " -> " + net_.hosts()[f.b].name);
@@ -238,7 +258,7 @@ void world_run::inject_host(sim_backend& b, const fault_plan& plan, std::uint32_
   if (plan.partition > 0)
     if (std::uint64_t v = b.fault("partition", name, plan.partition, plan.max_ticks)) {
       net_.trace_fault("partition", name + " | *");
-      isolate(net_, h, true);
+      isolate(*this, h, true);
       active.push_back({now + static_cast<std::int64_t>(v) * tick, k::isolate, h});
     }
   if (plan.clock_jump > 0)
@@ -258,7 +278,7 @@ void world_run::inject_link(sim_backend& b, const fault_plan& plan, std::uint32_
     if (std::uint64_t v =
             b.fault("partition_one_way", site, plan.partition_one_way, plan.max_ticks)) {
       net_.trace_fault("partition_one_way", site);
-      net_.set_blocked(x, y, true);
+      cut(x, y);
       active.push_back({now + static_cast<std::int64_t>(v) * tick, k::one_way, x, y});
     }
   if (plan.clog > 0)

@@ -81,6 +81,7 @@ schedule_result explore_schedules(const body_fn& body, const schedule_options& o
   o.preemption_bound = opts.preemption_bound;
   o.max_steps = opts.max_steps;
   o.test_name = opts.test_name;
+  o.plan = opts.plan;
   schedule_result result;
   std::vector<detail::decision_record> log;
   while (result.schedules < opts.max_schedules) {
@@ -150,6 +151,7 @@ std::uint64_t estimate_pct_steps(const body_fn& body, const sweep_options& opts)
     o.max_steps = opts.max_steps;
     o.max_virtual_time = opts.max_virtual_time;
     o.test_name = opts.test_name;
+    o.plan = opts.plan;
     k = std::max(k, run_logged(body, o, nullptr).steps);
   }
   return k;
@@ -168,6 +170,7 @@ sweep_summary exhaustive_sweep(const body_fn& body, const sweep_options& opts) {
   so.max_steps = opts.max_steps;
   so.trace_dir = opts.trace_dir;
   so.test_name = opts.test_name;
+  so.plan = opts.plan;
   schedule_result r = explore_schedules(body, so);
   sweep_summary summary;
   summary.strategy = to_string(strategy::exhaustive);

@@ -298,6 +298,13 @@ std::size_t sim_backend::pick_next(const ready_view& ready) {
     throw liveness_error("sim: the run exceeded max_steps (" + std::to_string(opts_.max_steps) +
                          ") at seed " + std::to_string(opts_.seed) +
                          ": a livelock, or a limit set too low");
+  if (hosts_ && hosts_->any_paused()) [[unlikely]] {
+    // A paused host's task cannot run: the kernel holds it (hold_task) as
+    // soon as it is picked, so it is picked at once, with no decision, and
+    // decisions choose among the tasks that can run.
+    for (std::size_t k = 0; k < ready.size(); ++k)
+      if (hosts_->hold_task(ready.task_id(k))) return k;
+  }
   const bool scripted = script_ && script_->lenient;
   const std::size_t n = ready.size();
   // Where the kernel put the task that ran last, if it yielded and could go

@@ -139,6 +139,7 @@ class sim_backend final : public backend,
   /// Simulated hosts (sim/world.cpp): the world of this run, started by
   /// sim::world::run (null before, and in runs without one).
   world_run* hosts() noexcept { return hosts_.get(); }
+  const options& run_options() const noexcept { return opts_; }
   world_run& start_world(std::shared_ptr<const world_spec> spec);
   /// Record every decision into `log` (it must outlive the run).
   void log_decisions(std::vector<decision_record>* log) noexcept { decision_log_ = log; }

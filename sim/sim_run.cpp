@@ -7,6 +7,7 @@
 #include <anyio/errors.hpp>
 #include <anyio/sim.hpp>
 #include <anyio/sim_trace.hpp>
+#include <anyio/sim_world.hpp>
 
 #include "sim_backend.hpp"
 
@@ -61,6 +62,10 @@ options options_from_header(const trace_header& h, const options& base) {
   opts.liveness_after = clock::duration(h.liveness_after_ns);
   if (h.liveness_after_ns > 0) opts.liveness_bound = clock::duration(h.liveness_bound_ns);
   opts.test_name = h.test;
+  // The plan that ran, whatever the caller's: a trace alone replays.
+  opts.plan = h.plan.empty()
+                  ? nullptr
+                  : std::make_shared<const fault_plan>(fault_plan::from_json(h.plan));
   return opts;
 }
 

@@ -163,6 +163,7 @@ options sweep_options::run_options(std::uint64_t seed) const {
   run.liveness_after = liveness_after;
   run.liveness_bound = liveness_bound;
   run.liveness_progress = liveness_progress;
+  run.plan = plan;
   run.test_name = test_name;
   return run;
 }

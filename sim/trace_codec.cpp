@@ -5,6 +5,8 @@
 // event_size_bound(); header and outcome lines are rare and use strings.
 #include "trace_codec.hpp"
 
+#include <anyio/sim_world.hpp>
+
 #include <algorithm>
 #include <cstring>
 
@@ -244,6 +246,7 @@ void encode_header(std::string& out, const options& opts) {
     out += ",\"liveness_after_ns\":" + std::to_string(opts.liveness_after.count());
     out += ",\"liveness_bound_ns\":" + std::to_string(opts.liveness_bound.count());
   }
+  if (opts.plan) out += ",\"plan\":" + opts.plan->to_json();  // only then, as liveness
   out += "}}";
 }
 

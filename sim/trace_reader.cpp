@@ -10,6 +10,7 @@
 // line past the length limit is skipped to its end, counted, and reported
 // (max_line_bytes), so memory stays bounded whatever the input.
 #include <anyio/sim_trace.hpp>
+#include <anyio/sim_world.hpp>
 
 #include "trace_codec.hpp"
 
@@ -130,6 +131,14 @@ trace_header parse_header(const line_reader& r) {
     h.liveness_bound_ns = orr.i64("liveness_bound_ns");
     if (h.liveness_after_ns < 0 || h.liveness_bound_ns < 0)
       r.fail("options.liveness_after_ns", "and liveness_bound_ns must not be negative");
+  }
+  if (o.contains("plan")) {
+    h.plan = o["plan"].dump();
+    try {
+      (void)fault_plan::from_json(h.plan);
+    } catch (const std::invalid_argument& e) {
+      r.fail("options.plan", std::string("is not a fault plan: ") + e.what());
+    }
   }
   return h;
 }

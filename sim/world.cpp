@@ -64,11 +64,50 @@ bool world_run::hold_task(std::uint64_t id) const {
   return h != 0 && hosts_[h].paused;
 }
 
+world_run::~world_run() {
+  if (anyio::detail::skewed_clocks == this) anyio::detail::skewed_clocks = nullptr;
+}
+
+namespace {
+using wide = __int128;  // drift products overflow 64 bits
+constexpr wide billion = 1'000'000'000;
+constexpr std::int64_t clamp64(wide x) noexcept {
+  if (x >= anyio::detail::never) return anyio::detail::never;
+  if (x <= -anyio::detail::never) return -anyio::detail::never;
+  return static_cast<std::int64_t>(x);
+}
+constexpr wide floor_div(wide a, wide b) noexcept {  // b > 0
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+}  // namespace
+
+std::int64_t world_run::host_state::host_time(std::int64_t kernel_ns) const noexcept {
+  if (kernel_ns == anyio::detail::never) return kernel_ns;
+  const wide dv = wide{kernel_ns} - base_kernel;
+  return clamp64(wide{base_host} + dv + floor_div(dv * drift_ppb, billion));
+}
+
+std::int64_t world_run::to_host(std::int64_t kernel_ns) const noexcept {
+  return hosts_[current_host()].host_time(kernel_ns);
+}
+
+std::int64_t world_run::to_kernel(std::int64_t host_ns) const noexcept {
+  if (host_ns == anyio::detail::never) return host_ns;
+  const host_state& h = hosts_[current_host()];
+  // Invert the linear piece, then step to the first kernel time whose host
+  // time reaches host_ns (the rounding of host_time is a floor).
+  const wide dh = wide{host_ns} - h.base_host;
+  const wide rate = billion + h.drift_ppb;  // > 0: set_clock checks the drift
+  wide v = wide{h.base_kernel} + floor_div(dh * billion, rate);
+  auto at = [&](wide k) { return h.host_time(clamp64(k)); };
+  while (v < anyio::detail::never && at(v) < host_ns) ++v;
+  while (v > -anyio::detail::never && at(v - 1) >= host_ns) --v;
+  return clamp64(v);
+}
+
 std::int64_t world_run::wall_clock(std::int64_t now) const {
   const host_state& h = hosts_[current_host()];
-  const auto drift = static_cast<std::int64_t>(std::llround(static_cast<double>(now) *
-                                                            h.drift_ppm / 1e6));
-  return now + h.clock_offset + drift;
+  return h.host_time(now) + h.wall_offset;
 }
 
 std::uint32_t world_run::host_named(const std::string& name, const char* api) const {
@@ -102,6 +141,7 @@ void world_run::start_host(std::uint32_t host) {
 void world_run::crash(std::uint32_t host) {
   (void)anyio::detail::crash_tasks([this, host](std::uint64_t id) { return host_of(id) == host; });
   net_.trace_fault("crash", net_.hosts()[host].name);
+  if (hosts_[host].paused) --paused_hosts_;
   hosts_[host].paused = false;
   for (auto it = task_host_.begin(); it != task_host_.end();)
     it = it->second == host ? task_host_.erase(it) : std::next(it);
@@ -112,6 +152,10 @@ void world_run::pause(std::uint32_t host, bool paused) {
   if (hosts_[host].paused == paused) return;
   net_.trace_fault(paused ? "pause" : "resume", net_.hosts()[host].name);
   hosts_[host].paused = paused;
+  if (paused)
+    ++paused_hosts_;
+  else
+    --paused_hosts_;
   net_.pause_host(host, paused);
   if (!paused)
     anyio::detail::release_held_tasks(
@@ -125,18 +169,50 @@ void world_run::resume_all() {
 void world_run::heal_all() {
   net_.trace_fault("heal", "all");
   net_.heal_all();
+  cuts_.clear();
   resume_all();
 }
 
-void world_run::set_clock(std::uint32_t host, std::int64_t offset, double drift_ppm) {
+void world_run::cut(std::uint32_t from, std::uint32_t to) {
+  if (cuts_[{from, to}]++ == 0) net_.set_blocked(from, to, true);
+}
+
+void world_run::uncut(std::uint32_t from, std::uint32_t to) {
+  auto it = cuts_.find({from, to});
+  if (it == cuts_.end()) return;  // not cut (heal() lifted it already)
+  if (--it->second > 0) return;
+  cuts_.erase(it);
+  net_.set_blocked(from, to, false);
+}
+
+void world_run::lift_all_cuts() {
+  cuts_.clear();
+  for (std::uint32_t x = 0; x < net_.hosts().size(); ++x)
+    for (std::uint32_t y = 0; y < net_.hosts().size(); ++y) {
+      if (x == y) continue;
+      net_.set_clogged(x, y, false);
+      net_.set_blocked(x, y, false);
+    }
+}
+
+void world_run::set_clock(std::uint32_t host, std::int64_t now, std::int64_t offset,
+                          double drift_ppm) {
+  if (!(drift_ppm > -1e5 && drift_ppm < 1e5))
+    throw usage_error("sim::world::set_clock: drift_ppm must be in (-100000, 100000), a clock "
+                      "off by less than 10%");
   net_.trace_fault("clock", net_.hosts()[host].name);
-  hosts_[host].clock_offset = offset;
-  hosts_[host].drift_ppm = drift_ppm;
+  host_state& h = hosts_[host];
+  h.base_host = h.host_time(now);
+  h.base_kernel = now;
+  h.drift_ppb = std::llround(drift_ppm * 1000);
+  // The wall clock reads virtual time + offset now, and drifts from here.
+  h.wall_offset = now + offset - h.base_host;
+  if (h.drift_ppb != 0) anyio::detail::skewed_clocks = this;
 }
 
 void world_run::jump_clock(std::uint32_t host, std::int64_t by) {
   net_.trace_fault(by >= 0 ? "clock_jump_forward" : "clock_jump_back", net_.hosts()[host].name);
-  hosts_[host].clock_offset += by;
+  hosts_[host].wall_offset += by;  // the monotonic clock never jumps
 }
 
 namespace {
@@ -202,15 +278,17 @@ task<> world::run(main_fn test) const {
   detail::world_run& r = b.start_world(spec_);
   b.on_heal([&r]() { r.heal_all(); });
   anyio::detail::enable_task_tracking([](std::uint64_t) {});
+  // The run's plan (options::plan, or a replayed trace's) wins over set_plan's.
+  std::optional<fault_plan> plan = spec_->plan;
+  if (b.run_options().plan) plan = *b.run_options().plan;
   co_await with_task_group([&](task_group& tg) -> task<> {
     r.group = &tg;
     for (std::uint32_t h = 1; h < r.net().hosts().size(); ++h) r.start_host(h);
-    if (spec_->plan) {
+    if (plan) {
       if (!test)
         throw usage_error(
             "sim::world::run: a fault plan needs a test: the run ends when the test returns");
-      tg.start_soon(task_name("nemesis"), [&r](fault_plan p) { return r.nemesis(p); },
-                    *spec_->plan);
+      tg.start_soon(task_name("nemesis"), [&r](fault_plan p) { return r.nemesis(p); }, *plan);
     }
     if (test) {
       co_await test();
@@ -254,41 +332,52 @@ void world::resume(const std::string& host) const {
 }
 
 namespace {
+// Cut (or, healing, lift one cut of) every link from a to b, and b to a if
+// both. Names are checked before anything changes.
 void block(const detail::world_spec* spec, const std::vector<std::string>& a,
-           const std::vector<std::string>& b, bool both, const char* api) {
+           const std::vector<std::string>& b, bool both, bool heal, const char* api) {
   auto& r = detail::current_run(spec, api);
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> links;
+  for (const auto& x : a)
+    for (const auto& y : b) {
+      const std::uint32_t hx = r.host_named(x, api), hy = r.host_named(y, api);
+      links.emplace_back(hx, hy);
+      if (both) links.emplace_back(hy, hx);
+    }
   std::string who;
   for (const auto& x : a) who += (who.empty() ? "" : ",") + x;
   who += both ? " | " : " -> ";
   for (std::size_t i = 0; i < b.size(); ++i) who += (i ? "," : "") + b[i];
-  r.net().trace_fault(both ? "partition" : "partition_one_way", who);
-  for (const auto& x : a)
-    for (const auto& y : b) {
-      const std::uint32_t hx = r.host_named(x, api), hy = r.host_named(y, api);
-      r.net().set_blocked(hx, hy, true);
-      if (both) r.net().set_blocked(hy, hx, true);
-    }
+  if (heal) r.net().trace_fault("heal", who);
+  else r.net().trace_fault(both ? "partition" : "partition_one_way", who);
+  for (const auto& [x, y] : links)
+    if (heal) r.uncut(x, y);
+    else r.cut(x, y);
 }
 }  // namespace
 
 void world::partition(const std::vector<std::string>& a, const std::vector<std::string>& b) const {
-  block(spec_.get(), a, b, true, "sim::world::partition");
+  block(spec_.get(), a, b, true, false, "sim::world::partition");
 }
 
 void world::partition_one_way(const std::vector<std::string>& from,
                               const std::vector<std::string>& to) const {
-  block(spec_.get(), from, to, false, "sim::world::partition_one_way");
+  block(spec_.get(), from, to, false, false, "sim::world::partition_one_way");
+}
+
+void world::heal(const std::vector<std::string>& a, const std::vector<std::string>& b) const {
+  block(spec_.get(), a, b, true, true, "sim::world::heal");
+}
+
+void world::heal_one_way(const std::vector<std::string>& from,
+                         const std::vector<std::string>& to) const {
+  block(spec_.get(), from, to, false, true, "sim::world::heal_one_way");
 }
 
 void world::heal() const {
   auto& r = detail::current_run(spec_.get(), "sim::world::heal");
   r.net().trace_fault("heal", "all");
-  for (std::uint32_t x = 0; x < r.net().hosts().size(); ++x)
-    for (std::uint32_t y = 0; y < r.net().hosts().size(); ++y) {
-      if (x == y) continue;
-      r.net().set_clogged(x, y, false);
-      r.net().set_blocked(x, y, false);
-    }
+  r.lift_all_cuts();
 }
 
 void world::clog(const std::string& from, const std::string& to) const {
@@ -332,7 +421,8 @@ void world::set_link(const std::string& a, const std::string& b, const link_opti
 
 void world::set_clock(const std::string& host, clock::duration offset, double drift_ppm) const {
   auto& r = detail::current_run(spec_.get(), "sim::world::set_clock");
-  r.set_clock(r.host_named(host, "sim::world::set_clock"), offset.count(), drift_ppm);
+  auto& b = detail::current_sim("sim::world::set_clock");
+  r.set_clock(r.host_named(host, "sim::world::set_clock"), b.now(), offset.count(), drift_ppm);
 }
 
 void world::jump_clock(const std::string& host, clock::duration by) const {

@@ -182,7 +182,13 @@ class cancel_scope : private detail::cancel_node {
   bool cancelled_caught() const noexcept { return cancel_node::cancelled_caught; }
 
   clock::time_point deadline() const noexcept {
-    return clock::time_point(clock::duration(cancel_node::when));
+    std::int64_t w = cancel_node::when;
+    // Entered, the deadline is on the kernel's clock (a drifting sim host's
+    // differs from the task's: detail::host_clocks).
+    if (detail::skewed_clocks != nullptr && cancel_node::entered && w != detail::never)
+      [[unlikely]]
+      w = detail::skewed_clocks->to_host(w);
+    return clock::time_point(clock::duration(w));
   }
   /// Move the deadline, earlier or later; takes effect at once while entered.
   /// A deadline already passed cancels at once (trio's cancel_called does too).

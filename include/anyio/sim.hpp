@@ -58,6 +58,8 @@ inline constexpr std::int64_t wall_clock_start_ns = 1'767'225'600'000'000'000;
 /// (anyio::rc::fault_plans, buggify_plans) and shrinks them.
 using fault_decision_map = std::map<std::string, std::vector<std::uint64_t>>;
 
+struct fault_plan;  // sim_world.hpp
+
 struct options {
   std::uint64_t seed = 0;
   sim::strategy strategy = sim::strategy::random;
@@ -99,6 +101,10 @@ struct options {
   /// Follow these fault decisions (every other fault is off) instead of
   /// drawing them; not with replay_path (a trace has its own).
   std::optional<fault_decision_map> fault_decisions{};
+  /// The fault plan of the sim::world the test runs (sim_world.hpp), in
+  /// place of its set_plan() one; swarmed per run if plan->swarm. Recorded
+  /// in the trace header, so a replay of the trace uses it. Null: none.
+  std::shared_ptr<const fault_plan> plan{};
 };
 
 /// A replay stopped matching its trace: the program or the build changed.
@@ -233,6 +239,8 @@ struct sweep_options {
   clock::duration liveness_after{};  ///< options::liveness_after of every run
   clock::duration liveness_bound = std::chrono::seconds(60);
   std::function<bool()> liveness_progress{};  ///< options::liveness_progress of every run
+  /// options::plan of every run (with plan->swarm, each seed draws its own).
+  std::shared_ptr<const fault_plan> plan{};
   std::string trace_dir{};    ///< traces of failing seeds go here ("" = none)
   sim::shard shard{};         ///< take every N-th seed, starting at the K-th
   std::string test_name{};
@@ -364,6 +372,7 @@ struct schedule_options {
   std::uint64_t max_steps = 0;
   std::string trace_dir{};         ///< traces of failing schedules go here ("" = none)
   std::string test_name{};
+  std::shared_ptr<const fault_plan> plan{};  ///< options::plan of every schedule
 };
 
 struct schedule_failure {

@@ -50,6 +50,7 @@ struct trace_header {
   std::int64_t max_virtual_time_ns = 0;
   std::int64_t liveness_after_ns = 0;  ///< liveness mode (0: off)
   std::int64_t liveness_bound_ns = 0;
+  std::string plan{};  ///< options.plan: the fault plan's JSON ("" = none)
   std::string text{};  ///< the line as written
 };
 

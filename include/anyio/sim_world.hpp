@@ -59,10 +59,12 @@ struct link_options {
 /// every link between hosts. `swarm`: each run first draws which kinds are
 /// on and their rates (TigerBeetle's VOPR swarm testing), keeping the rates
 /// given as the largest. The plan that ran is a trace line (op "fault",
-/// src "plan", dst its JSON). The fs_ rates are the simulated filesystem's
-/// faults (sim_files.hpp), per file operation from `start`, each a fault
-/// decision "fault:fs_<kind>:<path>" (swarmed like the rest; in the JSON only
-/// when not 0).
+/// src "plan", dst its JSON). A run can also bring the plan itself
+/// (sim::options::plan, sweep_options::plan): it wins over set_plan(), is
+/// recorded in the trace header, and a replay of the trace runs it. The fs_
+/// rates are the simulated filesystem's faults (sim_files.hpp), per file
+/// operation from `start`, each a fault decision "fault:fs_<kind>:<path>"
+/// (swarmed like the rest; in the JSON only when not 0).
 struct fault_plan {
   clock::duration tick = std::chrono::milliseconds(100);
   clock::duration start{};  ///< no nemesis faults before this virtual time
@@ -90,6 +92,9 @@ struct fault_plan {
   std::string to_json() const;
   /// Throws std::invalid_argument naming the field that is wrong.
   static fault_plan from_json(const std::string& text);
+  /// A plan from a JSON file; std::invalid_argument naming the file (and
+  /// the field) if it cannot be read or is not a plan.
+  static fault_plan from_file(const std::string& path);
   /// A plan of every kind at modest rates, swarmed: a sweep's default.
   static fault_plan swarm_all();
 };
@@ -138,14 +143,26 @@ class world {
                          const std::vector<std::string>& to) const;
   /// Lift every partition and clog (held traffic is delivered, in order).
   void heal() const;
+  /// Lift one partition(a, b) (one_way: one partition_one_way(from, to)).
+  /// Partitions overlap independently: a link carries traffic again only
+  /// once every partition that cut it is lifted. Lifting a cut that is not
+  /// there does nothing.
+  void heal(const std::vector<std::string>& a, const std::vector<std::string>& b) const;
+  void heal_one_way(const std::vector<std::string>& from, const std::vector<std::string>& to) const;
   /// Hold everything sent from `from` to `to` until unclog (then in order).
   void clog(const std::string& from, const std::string& to) const;
   void unclog(const std::string& from, const std::string& to) const;
   /// Faults of the links between `a` and `b`, both ways.
   void set_link(const std::string& a, const std::string& b, const link_options& o) const;
-  /// Give host's wall clock (wall_clock_now()) an offset and a drift (parts
-  /// per million) from the virtual time; a jump is a change of offset.
+  /// The host's clocks from now on. Its monotonic clock (current_time(),
+  /// and the time_points its sleeps and deadlines use) runs at 1 + drift_ppm
+  /// / 1e6 of the virtual rate, without a step: sleep(1s) there takes
+  /// 1s / (1 + drift) of virtual time. Its wall clock (wall_clock_now())
+  /// reads the virtual time + `offset` now and drifts with it. |drift_ppm|
+  /// < 100000. A drift change applies to deadlines set after it.
   void set_clock(const std::string& host, clock::duration offset, double drift_ppm = 0) const;
+  /// Step the host's wall clock (forward or back); current_time() there
+  /// stays monotonic.
   void jump_clock(const std::string& host, clock::duration by) const;
 
   /// The host of the calling task ("localhost" outside any world host).

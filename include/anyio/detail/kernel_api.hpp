@@ -34,7 +34,23 @@ inline task_record& current_task_record(const char* api) {
   throw_outside_run(api);
 }
 /// The running kernel's clock in ns; throws usage_error outside anyio::run().
+/// In a sim world whose hosts' clocks drift, the calling task's host's clock.
 std::int64_t current_time_ns(const char* api);
+
+/// The clocks of simulated hosts (sim worlds, runtime/hosts.cpp): between
+/// the kernel's (virtual) time, which orders the deadline heap, and the
+/// monotonic clock of the calling task's host, which current_time(), sleeps
+/// and deadlines speak. Set only while a world has a host whose clock drifts,
+/// so every other run pays one null test where time is read or a timer set.
+struct host_clocks {
+  virtual std::int64_t to_host(std::int64_t kernel_ns) const noexcept = 0;
+  /// The first kernel time at which the host's clock reads `host_ns` or more.
+  virtual std::int64_t to_kernel(std::int64_t host_ns) const noexcept = 0;
+
+ protected:
+  ~host_clocks() = default;
+};
+extern constinit thread_local const host_clocks* skewed_clocks;
 
 // The one suspension primitive (runtime/wait.cpp). `abortable` = false for a
 // wait whose abort function never succeeds (a group's join, start()'s wait,

@@ -10,12 +10,19 @@
 // Public entry: <anyio/rapidcheck.hpp>.
 #pragma once
 #include <anyio/sim.hpp>
+#include <anyio/sim_world.hpp>
 
 #include <rapidcheck.h>
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
+
+namespace anyio::sim {
+/// How RapidCheck prints a generated fault_plan (found by ADL): its JSON.
+inline void showValue(const fault_plan& plan, std::ostream& os) { os << plan.to_json(); }
+}  // namespace anyio::sim
 
 namespace anyio::rc {
 
@@ -42,6 +49,23 @@ struct pct_params {
 /// (the site is enabled when one does). Shrinks towards fewer firing calls.
 ::rc::Gen<sim::fault_decision_map> buggify_plans(std::vector<std::string> sites,
                                                  std::size_t max_calls = 16);
+/// What world_plans() generates.
+struct world_plan_limits {
+  /// The kinds that may be on (fault_plan's field names: "crash", "pause",
+  /// "partition", "partition_one_way", "clog", "clock_jump", "udp_loss",
+  /// "udp_duplicate", "udp_reorder", "tcp_reset"); empty: every kind.
+  std::vector<std::string> kinds{};
+  double max_rate = 0.2;            ///< each kind's rate is at most this
+  std::uint64_t max_ticks = 10;     ///< faults last 1..max_ticks ticks
+  clock::duration tick = std::chrono::milliseconds(100);
+};
+/// sim::world fault plans (sim::fault_plan, for options::plan or
+/// world::set_plan): each kind off or on at a rate in (0, max_rate], in
+/// steps of 1/1000, unswarmed. RapidCheck shrinks them towards fewer kinds
+/// on, lower rates and shorter faults. Throws std::invalid_argument naming
+/// an unknown kind.
+::rc::Gen<sim::fault_plan> world_plans(world_plan_limits limits = {});
+
 /// The faults a plan injects, "<kind>:<site> xN" (enabling decisions of a
 /// buggify site not counted), for messages and checks.
 std::vector<std::string> describe_fault_plan(const sim::fault_decision_map& plan);
