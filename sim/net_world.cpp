@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 
 namespace anyio::sim::detail::net {
 
@@ -66,11 +67,21 @@ std::string world::describe(const endpoint& e) {
 
 // ------------------------------------------------------------------ queue
 
-void world::schedule(std::int64_t at, event e) {
-  events_.emplace(key{at, sequence_++}, std::move(e));
+void world::schedule(std::int64_t at, event&& e) {
+  std::uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    slots_[slot] = std::move(e);
+  } else {
+    slot = static_cast<std::uint32_t>(slots_.size());
+    slots_.push_back(std::move(e));
+  }
+  queue_.push_back({at, sequence_++, slot});
+  std::push_heap(queue_.begin(), queue_.end(), later{});
 }
 
-void world::send_over_link(endpoint& e, event ev) {
+void world::send_over_link(endpoint& e, event&& ev) {
   // One link per direction is FIFO: a piece goes out when the previous one
   // is sent, and the latency is the link's, so nothing overtakes.
   const std::int64_t start = std::max(services_->net_now(), e.link_free);
@@ -80,7 +91,7 @@ void world::send_over_link(endpoint& e, event ev) {
   transmit(e.link_free + e.latency, std::move(ev), &e);
 }
 
-void world::transmit(std::int64_t at, event ev, endpoint* sender) {
+void world::transmit(std::int64_t at, event&& ev, endpoint* sender) {
   if (hosts_.size() == 1) {  // no world: one host, no faults
     schedule(at, std::move(ev));
     return;
@@ -118,7 +129,7 @@ void world::transmit(std::int64_t at, event ev, endpoint* sender) {
       at += draw_link_latency({latency_model::kind::uniform, 1, 10 * max_latency_ns});
     if (chance(l.faults.udp_duplicate, "udp_duplicate", ev)) {
       trace_fault("duplicate", format(ev.src) + " -> " + format(ev.dst));
-      schedule(at + 1, ev);
+      schedule(at + 1, event(ev));
     }
     schedule(at, std::move(ev));
     return;
@@ -219,7 +230,8 @@ void world::crash_host(std::uint32_t host) {
   hosts_[host].paused = false;
   paused_.erase(host);
   std::vector<std::uint64_t> gone;
-  for (auto& [id, p] : endpoints_) {
+  for (auto& p : endpoints_) {
+    if (!p) continue;
     endpoint& e = *p;
     if (e.host != host || e.crashed) continue;
     e.crashed = true;
@@ -242,7 +254,7 @@ void world::crash_host(std::uint32_t host) {
     if (endpoint* e = find(c)) {
       if (!e->reset && e->peer != 0) reset_peer(e->peer, *e);
       fds_.erase(e->fd);
-      endpoints_.erase(c);
+      endpoints_[c].reset();
     }
   }
 }
@@ -289,21 +301,33 @@ void world::heal_all() {
 
 void world::deliver_due() {
   if (services_ == nullptr) {
-    events_.clear();
+    queue_.clear();
+    slots_.clear();
+    free_slots_.clear();
     return;
   }
   const std::int64_t now = services_->net_now();
-  while (!events_.empty() && events_.begin()->first.first <= now) {
-    auto node = events_.extract(events_.begin());
-    deliver(node.mapped());
+  while (!queue_.empty() && queue_.front().at <= now) {
+    std::pop_heap(queue_.begin(), queue_.end(), later{});
+    const std::uint32_t slot = queue_.back().slot;
+    queue_.pop_back();
+    deliver(slots_[slot]);
+    free_slots_.push_back(slot);  // reused only after the delivery is done
   }
 }
 
 void world::trace(const char* op_name, const event& e, std::uint64_t bytes) {
+  if (!services_->net_traced()) return;
   services_->net_trace(op_name, format(e.src), format(e.dst), bytes);
 }
 
 void world::wake(std::vector<op*>& list) noexcept {
+  if (list.size() == 1) {  // the usual case: one parked task; keep the list's storage
+    op* o = list.front();
+    list.clear();
+    o->finish();
+    return;
+  }
   std::vector<op*> ops = std::move(list);
   list.clear();
   for (op* o : ops) o->finish();
@@ -497,13 +521,13 @@ endpoint& world::create(net::kind k, bool unix_domain) {
   if (unix_domain) e->local.family = e->remote.family = address_family::unix_domain;
   endpoint& ref = *e;
   fds_[ref.fd] = ref.id;
-  endpoints_.emplace(ref.id, std::move(e));
+  if (endpoints_.size() <= ref.id) endpoints_.resize(ref.id + 1);
+  endpoints_[ref.id] = std::move(e);
   return ref;
 }
 
 endpoint* world::find(std::uint64_t id) noexcept {
-  auto it = endpoints_.find(id);
-  return it == endpoints_.end() ? nullptr : it->second.get();
+  return id < endpoints_.size() ? endpoints_[id].get() : nullptr;
 }
 
 endpoint* world::find_fd(int fd) noexcept {
@@ -609,7 +633,8 @@ endpoint* world::find_listener(std::uint32_t host, bool unix_domain,
 }
 
 endpoint* world::find_udp(std::uint32_t host, const socket_address& dst) {
-  if (hosts_.size() > 1 && !host_has(host, concrete(dst))) return nullptr;
+  // host_has(host, concrete(dst)) without the copy: the wildcard's loopback is every host's.
+  if (hosts_.size() > 1 && !is_wildcard(dst) && !host_has(host, dst)) return nullptr;
   auto it = ports_.find({host, true, dst.family, dst.port});
   if (it == ports_.end()) return nullptr;
   for (std::uint64_t id : it->second) {
@@ -629,9 +654,9 @@ void world::start_connect(endpoint& e, const socket_address& remote) {
 }
 
 std::size_t world::window(const endpoint& e) const noexcept {
-  auto it = endpoints_.find(e.peer);
-  if (it == endpoints_.end() || it->second->closed) return SIZE_MAX;
-  const endpoint& p = *it->second;
+  const endpoint* found = e.peer < endpoints_.size() ? endpoints_[e.peer].get() : nullptr;
+  if (found == nullptr || found->closed) return SIZE_MAX;
+  const endpoint& p = *found;
   const std::size_t used = p.unread() + p.in_flight;
   return used >= p.capacity ? 0 : p.capacity - used;
 }
@@ -729,7 +754,7 @@ void world::close(endpoint& e) {
           if (!c->reset) reset_peer(c->peer, *c);
           c->closed = true;
           fds_.erase(c->fd);
-          endpoints_.erase(id);
+          endpoints_[id].reset();
         }
       }
       e.accept_queue.clear();
@@ -754,7 +779,7 @@ void world::release(std::uint64_t id) noexcept {
     }
   }
   fds_.erase(e->fd);
-  endpoints_.erase(id);
+  endpoints_[id].reset();
 }
 
 std::any socket_attributes(const endpoint& e, const void* key, bool with_remote) {

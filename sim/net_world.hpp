@@ -57,6 +57,9 @@ class services {
   /// One delivery as a trace line: sizes and endpoints, never payload.
   virtual void net_trace(std::string_view op, std::string_view src, std::string_view dst,
                          std::uint64_t bytes) = 0;
+  /// False when net_trace would drop every line: the network then skips
+  /// formatting the addresses of each delivery (the untraced runs of a sweep).
+  virtual bool net_traced() const noexcept { return true; }
   /// The host of the running task (0: "localhost", the only host without a world).
   virtual std::uint32_t net_host() noexcept { return 0; }
   /// False once faults stop (liveness mode): links then carry everything.
@@ -190,8 +193,8 @@ class world {
   bool attached() const noexcept { return services_ != nullptr; }
 
   // ----------------------------------------------------------- the queue
-  bool pending() const noexcept { return !events_.empty(); }
-  std::int64_t next_time() const noexcept { return events_.begin()->first.first; }
+  bool pending() const noexcept { return !queue_.empty(); }
+  std::int64_t next_time() const noexcept { return queue_.front().at; }
   /// Deliver every event due at or before the current time.
   void deliver_due();
 
@@ -283,14 +286,30 @@ class world {
     link_faults faults{};
     std::deque<event> held{};  ///< in the order sent
   };
-  using key = std::pair<std::int64_t, std::uint64_t>;  // (time, sequence)
+  // The queue: a binary heap of (time, sequence) over events kept in
+  // reusable slots, so a delivery allocates nothing once the run is warm.
+  // (time, sequence) is unique, so the order is the one a sorted map gives.
+  // The slots are a deque: an event is delivered where it lies, while the
+  // delivery schedules more (a deque's push_back moves nothing).
+  struct queued {
+    std::int64_t at;
+    std::uint64_t seq;
+    std::uint32_t slot;
+  };
+  struct later {
+    bool operator()(const queued& a, const queued& b) const noexcept {
+      return a.at != b.at ? a.at > b.at : a.seq > b.seq;
+    }
+  };
 
-  void schedule(std::int64_t at, event e);
+  // Events pass by rvalue reference: an event is large (two addresses, a
+  // payload), and each by-value hop was a move of all of it.
+  void schedule(std::int64_t at, event&& e);
   /// Over e's link: after its latency and after everything it sent before.
-  void send_over_link(endpoint& e, event ev);
+  void send_over_link(endpoint& e, event&& ev);
   void deliver(event& e);
   /// Route, apply the link's faults, schedule: every packet between hosts.
-  void transmit(std::int64_t at, event ev, endpoint* sender);
+  void transmit(std::int64_t at, event&& ev, endpoint* sender);
   void release(link_state& l, std::uint32_t from, std::uint32_t to);
   std::int64_t draw_link_latency(const latency_model& m);
   bool chance(std::uint32_t per_million, const char* kind, const event& ev);
@@ -309,9 +328,13 @@ class world {
   bool host_has(std::uint32_t host, const socket_address& a) const;
 
   services* services_;
-  std::map<key, event> events_;
+  std::vector<queued> queue_;
+  std::deque<event> slots_;
+  std::vector<std::uint32_t> free_slots_;
   std::uint64_t sequence_ = 0;
-  std::map<std::uint64_t, std::unique_ptr<endpoint>> endpoints_;
+  /// By id (ids count from 1; a released endpoint leaves null): find() is an
+  /// index and a walk visits them in id order, as the map it replaced.
+  std::vector<std::unique_ptr<endpoint>> endpoints_;
   std::map<int, std::uint64_t> fds_;
   int next_fd_ = 3;
   std::uint64_t next_id_ = 1;

@@ -181,6 +181,7 @@ class sim_backend final : public backend,
   }
   void net_trace(std::string_view op, std::string_view src, std::string_view dst,
                  std::uint64_t bytes) override;
+  bool net_traced() const noexcept override { return traced_; }
   void deliver_net();
   // The simulated filesystem (fs_world.hpp): created at its first use too.
   std::int64_t fs_now() noexcept override { return now_; }

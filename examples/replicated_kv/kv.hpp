@@ -9,12 +9,17 @@
 // the primary then crashes before the backup has it: it takes a partition
 // and a restart together, which a sweep with a swarmed fault plan finds.
 // The fixed version replicates over TCP and acknowledges after the backup
-// did. The same server code runs on realio (see demo.cpp).
+// did. The same server code runs on sim hosts and on realio as separate
+// processes (demo.cpp --realio): the one difference, where the roles listen
+// and reach each other, is a `config` (sim: host names and fixed ports;
+// realio: loopback addresses and ports the OS chose).
 #pragma once
 #include <anyio/anyio.hpp>
 #include <anyio/net.hpp>
 #include <anyio/sim_world.hpp>
 
+#include <cstdint>
+#include <functional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -25,6 +30,20 @@ using namespace std::chrono_literals;
 
 inline constexpr std::uint16_t client_port = 7000;
 inline constexpr std::uint16_t backup_port = 7001;
+
+// Where the roles listen and find each other. The defaults are the sim
+// world's (hosts resolve by name, fixed ports); on realio every field comes
+// from the command line and a port of 0 lets the OS choose.
+struct config {
+  std::string primary_host = "primary";
+  std::uint16_t primary_port = kv::client_port;
+  std::string backup_host = "backup";
+  std::uint16_t backup_port = kv::backup_port;
+  std::string listen_host{};  ///< the servers' bind address ("" = every interface)
+  /// Called with the port a server listens on once it accepts connections
+  /// (realio prints it for the driver; unset on sim).
+  std::function<void(std::uint16_t)> on_listening{};
+};
 
 // One line of a request or answer (TCP may split anything).
 template <class Stream> anyio::task<std::string> read_line(Stream& s) {
@@ -48,13 +67,18 @@ inline anyio::task<std::string> request(std::string host, std::uint16_t port,
 
 // The backup: "REP k" stores k on its disk; "DUMP" lists them. Datagrams
 // "k" (the buggy primary's replication) are stored too.
-inline anyio::task<> backup_main(std::set<std::string>* disk) {
+inline anyio::task<> backup_main(std::set<std::string>* disk, config cfg) {
   anyio::tcp_listener_options options;
-  options.local_port = backup_port;
+  options.local_host = cfg.listen_host;
+  options.local_port = cfg.backup_port;
   auto listener = co_await anyio::create_tcp_listener(options);
   anyio::udp_options uo;
-  uo.local_port = backup_port;
+  uo.local_host = cfg.listen_host;
+  // The datagrams come to the TCP port's number, also when the OS chose it.
+  uo.local_port = cfg.backup_port != 0 ? cfg.backup_port
+                                       : listener->extra(anyio::socket_attribute::local_port);
   auto udp = co_await anyio::create_udp_socket(uo);
+  if (cfg.on_listening) cfg.on_listening(uo.local_port);
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon([&]() -> anyio::task<> {
       for (;;) disk->insert((co_await udp->receive()).data);
@@ -79,14 +103,18 @@ inline anyio::task<> backup_main(std::set<std::string>* disk) {
   });
 }
 
+inline anyio::task<> backup_main(std::set<std::string>* disk) {
+  return backup_main(disk, config{});
+}
+
 // The primary: recovers from the backup, then serves "SET k" and "GET k".
-inline anyio::task<> primary_main(bool fixed) {
+inline anyio::task<> primary_main(bool fixed, config cfg) {
   std::set<std::string> keys;  // in memory: gone when the host crashes
   for (bool recovered = false; !recovered;) {
     auto attempt = anyio::move_on_after(200ms);
     co_await attempt.run([&]() -> anyio::task<> {
       try {
-        std::string all = co_await request("backup", backup_port, "DUMP");
+        std::string all = co_await request(cfg.backup_host, cfg.backup_port, "DUMP");
         for (std::size_t p = 0; p < all.size();) {
           const std::size_t q = all.find(' ', p);
           keys.insert(all.substr(p, q - p));
@@ -98,10 +126,12 @@ inline anyio::task<> primary_main(bool fixed) {
     });
     if (!recovered) co_await anyio::sleep(50ms);
   }
-  auto udp = co_await anyio::create_connected_udp_socket("backup", backup_port);
+  auto udp = co_await anyio::create_connected_udp_socket(cfg.backup_host, cfg.backup_port);
   anyio::tcp_listener_options options;
-  options.local_port = client_port;
+  options.local_host = cfg.listen_host;
+  options.local_port = cfg.primary_port;
   auto listener = co_await anyio::create_tcp_listener(options);
+  if (cfg.on_listening) cfg.on_listening(listener->extra(anyio::socket_attribute::local_port));
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     for (;;) {
       auto s = co_await listener->accept();
@@ -117,7 +147,7 @@ inline anyio::task<> primary_main(bool fixed) {
                 auto attempt = anyio::move_on_after(100ms);
                 co_await attempt.run([&]() -> anyio::task<> {
                   try {
-                    answer = co_await request("backup", backup_port, "REP " + k);
+                    answer = co_await request(cfg.backup_host, cfg.backup_port, "REP " + k);
                   } catch (const std::exception&) {
                   }
                 });
@@ -137,20 +167,26 @@ inline anyio::task<> primary_main(bool fixed) {
   });
 }
 
+inline anyio::task<> primary_main(bool fixed) { return primary_main(fixed, config{}); }
+
 // Retries `line` to the primary until it answers (it may be down or cut off).
-inline anyio::task<std::string> ask_primary(std::string line) {
+inline anyio::task<std::string> ask_primary(config cfg, std::string line) {
   for (;;) {
     std::string answer;
     auto attempt = anyio::move_on_after(300ms);
     co_await attempt.run([&]() -> anyio::task<> {
       try {
-        answer = co_await request("primary", client_port, line);
+        answer = co_await request(cfg.primary_host, cfg.primary_port, line);
       } catch (const std::exception&) {
       }
     });
     if (!answer.empty()) co_return answer;
     co_await anyio::sleep(50ms);
   }
+}
+
+inline anyio::task<std::string> ask_primary(std::string line) {
+  return ask_primary(config{}, std::move(line));
 }
 
 // The test: write keys, then every acknowledged key must still be there.
