@@ -330,6 +330,18 @@ int sweep_sim(bool fixed, std::uint64_t seeds, const std::string& trace_dir) {
   return 1;
 }
 
+// What a role lacks among its arguments, or "".
+std::string missing_argument(const std::string& role, const std::string& listen,
+                             const std::string& backup, const std::string& primary, int writes,
+                             const std::string& verify) {
+  if ((role == "backup" || role == "primary") && listen.empty())
+    return "--role " + role + " needs --listen HOST:PORT";
+  if (role == "primary" && backup.empty()) return "--role primary needs --backup HOST:PORT";
+  if (role == "client" && (primary.empty() || (writes <= 0) == verify.empty()))
+    return "--role client needs --primary HOST:PORT and one of --writes N, --verify";
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -344,7 +356,10 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
       const bool has_value = i + 1 < argc;
-      if (a == "--fixed") {
+      if (a == "--help" || a == "-h") {
+        (void)usage(argv[0], "the replicated key set of docs/simulated-world.md");
+        return 0;
+      } else if (a == "--fixed") {
         fixed = true;
       } else if (a == "--realio") {
         realio = true;
@@ -374,13 +389,8 @@ int main(int argc, char** argv) {
         return usage(argv[0], "unknown or incomplete argument '" + a + "'");
       }
     }
-    if ((role == "backup" || role == "primary") && listen.empty())
-      return usage(argv[0], "--role " + role + " needs --listen HOST:PORT");
-    if (role == "primary" && backup.empty())
-      return usage(argv[0], "--role primary needs --backup HOST:PORT");
-    if (role == "client" && (primary.empty() || (writes <= 0) == verify.empty()))
-      return usage(argv[0],
-                   "--role client needs --primary HOST:PORT and one of --writes N, --verify");
+    const std::string missing = missing_argument(role, listen, backup, primary, writes, verify);
+    if (!missing.empty()) return usage(argv[0], missing);
   } catch (const std::exception& e) {  // std::stoi and parse_address on bad numbers
     return usage(argv[0], std::string("bad argument: ") + e.what());
   }
