@@ -14,7 +14,8 @@
 // second client checking that every acknowledged write is still there (the
 // restarted primary has only what it recovered from the backup). The
 // children die with the driver (PR_SET_PDEATHSIG), and a shielded cleanup
-// kills and reaps them if the driver fails.
+// kills and reaps them if the driver fails (`--realio --inject-failure`
+// makes it fail with three children running, for the test of that).
 #include "kv.hpp"
 
 #include <anyio/process.hpp>
@@ -108,7 +109,8 @@ anyio::task<std::uint16_t> listening_port(child& c) {
 
 class driver {
  public:
-  explicit driver(std::string exe) : exe_(std::move(exe)) {}
+  driver(std::string exe, bool inject_failure)
+      : exe_(std::move(exe)), inject_failure_(inject_failure) {}
 
   anyio::task<int> run() {
     std::exception_ptr failure;
@@ -129,8 +131,8 @@ class driver {
       if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
         throw std::logic_error("child " + std::to_string(pid) + " is still there");
     }
-    if (failure) std::rethrow_exception(failure);
     print_line("all " + std::to_string(pids_.size()) + " child processes reaped");
+    if (failure) std::rethrow_exception(failure);
     co_return status;
   }
 
@@ -151,6 +153,23 @@ class driver {
     c.proc->kill();
     co_await c.proc->aclose();
     c.proc.reset();
+  }
+
+  // A real crash: no cleanup runs, its memory (the keys) is gone. It comes
+  // back on the same port, recovering from the backup.
+  anyio::task<> crash_primary(std::size_t acked, std::string primary_at, std::string backup_at) {
+    primary_.proc->kill();
+    const int rc = co_await primary_.proc->wait();
+    primary_.proc.reset();
+    print_line("killed the primary with SIGKILL after " + std::to_string(acked) +
+               " acknowledged writes (exit status " + std::to_string(rc) + ")");
+    co_await anyio::sleep(100ms);  // the client meets a dead primary for a while
+    std::vector<std::string> args{"--role", "primary", "--listen", primary_at, "--backup",
+                                  backup_at};
+    co_await start(primary_, args);
+    (void)co_await listening_port(primary_);
+    print_line("restarted the primary (pid " + std::to_string(primary_.proc->pid()) + ") on " +
+               primary_at + "; it recovered its keys from the backup");
   }
 
   anyio::task<int> scenario() {
@@ -174,6 +193,8 @@ class driver {
     client_.name = "client";
     args = {"--role", "client", "--primary", primary_at, "--writes", std::to_string(writes)};
     co_await start(client_, args);
+    print_line("client  (pid " + std::to_string(client_.proc->pid()) + ") writes " +
+               std::to_string(writes) + " keys");
     std::vector<std::string> acked;
     for (;;) {
       const std::string line = co_await kv::read_line(*client_.proc->stdout_stream());
@@ -181,20 +202,9 @@ class driver {
       if (line.rfind("acked ", 0) != 0)
         throw std::runtime_error("unexpected line from the client: '" + line + "'");
       acked.push_back(line.substr(6));
-      if (acked.size() == kill_after) {
-        // A real crash: no cleanup runs, its memory (the keys) is gone.
-        primary_.proc->kill();
-        const int rc = co_await primary_.proc->wait();
-        primary_.proc.reset();
-        print_line("killed the primary with SIGKILL after " + std::to_string(kill_after) +
-                   " acknowledged writes (exit status " + std::to_string(rc) + ")");
-        co_await anyio::sleep(100ms);  // the client meets a dead primary for a while
-        args = {"--role", "primary", "--listen", primary_at, "--backup", backup_at};
-        co_await start(primary_, args);
-        (void)co_await listening_port(primary_);
-        print_line("restarted the primary (pid " + std::to_string(primary_.proc->pid()) +
-                   ") on " + primary_at + "; it recovered its keys from the backup");
-      }
+      if (inject_failure_ && acked.size() == 3)
+        throw std::runtime_error("injected failure of the driver (--inject-failure)");
+      if (acked.size() == kill_after) co_await crash_primary(kill_after, primary_at, backup_at);
     }
     const int client_rc = co_await client_.proc->wait();
     client_.proc.reset();
@@ -222,6 +232,7 @@ class driver {
   }
 
   std::string exe_;
+  bool inject_failure_ = false;
   child backup_, primary_, client_;
   std::vector<std::int64_t> pids_;
 };
@@ -229,7 +240,7 @@ class driver {
 int usage(const char* argv0, const std::string& problem) {
   std::fprintf(stderr,
                "%s: %s\nusage: %s [--fixed] [--seeds N] [--trace-dir DIR]   sweep seeds on sim\n"
-               "       %s --realio                        the fixed version as real processes\n"
+               "       %s --realio [--inject-failure]     the fixed version as real processes\n"
                "       %s --role backup --listen HOST:PORT\n"
                "       %s --role primary --listen HOST:PORT --backup HOST:PORT\n"
                "       %s --role client --primary HOST:PORT (--writes N | --verify k1,k2,...)\n"
@@ -240,10 +251,11 @@ int usage(const char* argv0, const std::string& problem) {
 
 // The roles and the driver run on realio.
 int run_real(const std::string& role, const std::string& listen, const std::string& backup,
-             const std::string& primary, int writes, const std::string& verify) {
+             const std::string& primary, int writes, const std::string& verify,
+             bool inject_failure) {
   if (role.empty()) {
-    return anyio::run([]() -> anyio::task<int> {
-      driver d(std::filesystem::canonical("/proc/self/exe").string());
+    return anyio::run([inject_failure]() -> anyio::task<int> {
+      driver d(std::filesystem::canonical("/proc/self/exe").string(), inject_failure);
       co_return co_await d.run();
     });
   }
@@ -318,11 +330,24 @@ int sweep_sim(bool fixed, std::uint64_t seeds, const std::string& trace_dir) {
   return 1;
 }
 
+// What a role lacks among its arguments, or "".
+std::string missing_argument(const std::string& role, const std::string& listen,
+                             const std::string& backup, const std::string& primary, int writes,
+                             const std::string& verify) {
+  if ((role == "backup" || role == "primary") && listen.empty())
+    return "--role " + role + " needs --listen HOST:PORT";
+  if (role == "primary" && backup.empty()) return "--role primary needs --backup HOST:PORT";
+  if (role == "client" && (primary.empty() || (writes <= 0) == verify.empty()))
+    return "--role client needs --primary HOST:PORT and one of --writes N, --verify";
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bool fixed = false;
   bool realio = false;
+  bool inject_failure = false;
   std::uint64_t seeds = 1000;
   std::string role, listen, backup, primary, verify, trace_dir;
   int writes = 0;
@@ -331,10 +356,15 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
       const bool has_value = i + 1 < argc;
-      if (a == "--fixed") {
+      if (a == "--help" || a == "-h") {
+        (void)usage(argv[0], "the replicated key set of docs/simulated-world.md");
+        return 0;
+      } else if (a == "--fixed") {
         fixed = true;
       } else if (a == "--realio") {
         realio = true;
+      } else if (a == "--inject-failure") {
+        inject_failure = true;
       } else if (a == "--seeds" && has_value) {
         seeds = std::stoull(argv[++i]);
       } else if (a == "--trace-dir" && has_value) {
@@ -359,13 +389,8 @@ int main(int argc, char** argv) {
         return usage(argv[0], "unknown or incomplete argument '" + a + "'");
       }
     }
-    if ((role == "backup" || role == "primary") && listen.empty())
-      return usage(argv[0], "--role " + role + " needs --listen HOST:PORT");
-    if (role == "primary" && backup.empty())
-      return usage(argv[0], "--role primary needs --backup HOST:PORT");
-    if (role == "client" && (primary.empty() || (writes <= 0) == verify.empty()))
-      return usage(argv[0],
-                   "--role client needs --primary HOST:PORT and one of --writes N, --verify");
+    const std::string missing = missing_argument(role, listen, backup, primary, writes, verify);
+    if (!missing.empty()) return usage(argv[0], missing);
   } catch (const std::exception& e) {  // std::stoi and parse_address on bad numbers
     return usage(argv[0], std::string("bad argument: ") + e.what());
   }
@@ -376,7 +401,7 @@ int main(int argc, char** argv) {
   }
   if (realio || !role.empty()) {
     try {
-      return run_real(role, listen, backup, primary, writes, verify);
+      return run_real(role, listen, backup, primary, writes, verify, inject_failure);
     } catch (const std::exception& e) {
       // E.g. "address in use" for a fixed --listen port: a message, not a crash.
       std::fprintf(stderr, "%s%s: %s\n", argv[0], role.empty() ? "" : (" " + role).c_str(),
