@@ -72,7 +72,15 @@ const char* fault_kind_name(fault_kind k) noexcept {
   return "fs";
 }
 
-std::uint64_t world::fault(fault_kind k, std::string_view path, std::uint64_t max_strength) {
+void world::note_rates() noexcept {
+  const filesystem_options& o = opts_;
+  const plan_rates& p = plan_;
+  any_rate_ = o.read_error > 0 || o.write_error > 0 || o.sync_error > 0 || o.short_write > 0 ||
+              o.no_space > 0 || o.slow > 0 || p.read_error > 0 || p.write_error > 0 ||
+              p.sync_error > 0 || p.short_write > 0 || p.no_space > 0 || p.slow > 0;
+}
+
+std::uint64_t world::decide(fault_kind k, std::string_view path, std::uint64_t max_strength) {
   if (services_ == nullptr || max_strength == 0) return 0;
   auto pick = [this](double configured, double planned) {
     return std::max(configured, now() >= plan_.start ? planned : 0.0);

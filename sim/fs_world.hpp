@@ -129,13 +129,22 @@ class world {
 
   host_fs& host(const std::string& name);
   const filesystem_options& options() const noexcept { return opts_; }
-  void configure(const filesystem_options& o) { opts_ = o; }
+  void configure(const filesystem_options& o) {
+    opts_ = o;
+    note_rates();
+  }
   /// Apply a fault plan's rates (besides configure's options).
-  void set_plan(const plan_rates& r) { plan_ = r; }
+  void set_plan(const plan_rates& r) {
+    plan_ = r;
+    note_rates();
+  }
   /// A fault decision for `path`: 0 (no fault), or its strength in
   /// 1..max_strength. The probability is the larger of the options' and the
   /// plan's; when it is 0 nothing is decided (nor drawn, nor traced).
-  std::uint64_t fault(fault_kind k, std::string_view path, std::uint64_t max_strength = 1);
+  std::uint64_t fault(fault_kind k, std::string_view path, std::uint64_t max_strength = 1) {
+    // Every operation asks: a run without faults pays one test.
+    return any_rate_ ? decide(k, path, max_strength) : 0;
+  }
   std::uint64_t draw(std::uint64_t bound, std::string_view purpose);
   std::int64_t now() const noexcept;
   std::int64_t wall_clock() const noexcept;
@@ -146,8 +155,12 @@ class world {
 
  private:
   services* services_;
+  std::uint64_t decide(fault_kind k, std::string_view path, std::uint64_t max_strength);
+  void note_rates() noexcept;
+
   filesystem_options opts_{};
   plan_rates plan_{};
+  bool any_rate_ = false;  ///< some fault rate of opts_ or plan_ is above 0
   std::map<std::string, host_fs> hosts_{};
   std::map<std::pair<std::int64_t, std::uint64_t>, op*> queue_{};
   std::uint64_t sequence_ = 0;
