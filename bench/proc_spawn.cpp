@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // proc_spawn: start `true` and wait for it, over and over — the cost of a
 // child process through anyio (posix_spawnp with the signal mask and
-// dispositions reset, close-on-exec pipes for stdout and stderr, a pidfd
-// watched by the reactor, the reap) against the raw floor: posix_spawnp of
-// the same program and a blocking waitpid, in a loop ("asio" column: the
-// baseline, although it needs no Asio). Target: >= 0.8x. The sim variant
-// runs a registered fake `true`, so its rate is the simulator's, not the
-// OS's.
+// dispositions reset, close-on-exec pipes for stdout and stderr read to
+// their end, the reap, through a pidfd only when the child is not gone
+// yet) against the raw floor: posix_spawnp of the same program and a
+// blocking waitpid, in a loop ("asio" column: the baseline, although it
+// needs no Asio). Target: >= 0.8x. The sim variant runs a registered fake
+// `true`, so its rate is the simulator's, not the OS's.
 #include "harness.hpp"
 
 #include <anyio/process.hpp>

@@ -41,7 +41,8 @@ class realio_threads final : public detail::threads {
   std::vector<detail::thread_job*> active_;  // running on a worker (which owns a reference)
   std::list<std::thread> workers_;
   std::list<std::thread> retired_;  // left worker_main, not yet joined
-  std::size_t idle_ = 0;
+  std::size_t idle_ = 0;      // asleep on idle_wake_
+  std::size_t returning_ = 0;  // job done, handing it back: looks at queue_ next
   bool stopping_ = false;
 };
 

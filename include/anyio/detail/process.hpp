@@ -25,6 +25,10 @@ class process_impl {
   /// No effect once the child has exited. Throws std::system_error for a
   /// signal number the OS rejects.
   virtual void send_signal(int signal) = 0;
+  /// run_process: append what `stream` (this child's `out` or `err`) yields
+  /// until its end. The default receives until end_of_stream; a backend may
+  /// override it to skip the exception (realio: two throws per run_process).
+  virtual task<> read_to_end(byte_receive_stream& stream, std::string& into);
 
   std::vector<std::string> args;
   std::unique_ptr<byte_send_stream> in;
