@@ -153,9 +153,12 @@ task<> run_call(std::shared_ptr<portal_core> core, std::shared_ptr<portal_call> 
 
 void start_in_run(portal_core& core, std::shared_ptr<portal_call> call) {
   ANYIO_ASSERT(core.group != nullptr);
-  core.live.push_back(call.get());
+  portal_call* started = call.get();
+  // The task begins at a later schedule point, so it is listed after a
+  // start_soon that did not throw.
   core.group->start_soon(task_name("blocking_portal task"), run_call, core.shared_from_this(),
                          std::move(call));
+  core.live.push_back(started);
 }
 
 void cancel_in_run(portal_call& call) {
