@@ -28,7 +28,9 @@ anyio::task<> receive_one(anyio::memory_object_receive_stream<int>* rx, journal*
 // A hands 1 to the parked B, then buffers 2: which of A's lines come before
 // B's shows where A's two schedule points let B run.
 anyio::task<> hand_off_then_buffer(journal* j) {
-  auto [tx, rx] = anyio::create_memory_object_stream<int>(4);
+  auto streams = anyio::create_memory_object_stream<int>(4);
+  auto& tx = streams.send;  // not a structured binding: clang 14 cannot capture those
+  auto& rx = streams.receive;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon(receive_one, &rx, j);
     while (tx.statistics().tasks_waiting_receive == 0) co_await anyio::checkpoint();
@@ -77,7 +79,8 @@ anyio::task<> spin_until(const bool* done, int* turns) {
 }
 
 anyio::task<> sender_beside_a_ready_task(int* b_turns, int* sends) {
-  auto [tx, rx] = anyio::create_memory_object_stream<int>(1000);
+  auto streams = anyio::create_memory_object_stream<int>(1000);
+  auto& tx = streams.send;
   bool done = false;
   co_await anyio::with_task_group([&](anyio::task_group& tg) -> anyio::task<> {
     tg.start_soon(spin_until, &done, b_turns);
