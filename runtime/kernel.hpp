@@ -30,6 +30,11 @@
 
 namespace anyio::detail {
 
+class kernel;
+/// The kernel running on this thread (null outside anyio::run()); constinit
+/// so that the hot paths read it without a TLS wrapper call.
+extern constinit thread_local kernel* tls_kernel;
+
 class kernel {
  public:
   kernel(backend& b, const run_config& config);
@@ -37,7 +42,7 @@ class kernel {
   kernel(const kernel&) = delete;
   kernel& operator=(const kernel&) = delete;
 
-  static kernel* current() noexcept;
+  static kernel* current() noexcept { return tls_kernel; }
   static kernel& require(const char* api);
 
   std::exception_ptr run(root_task main);
@@ -133,6 +138,14 @@ class kernel {
   void destroy_zombies() noexcept;
   io_operation* io_head_ = nullptr;  // operations in flight, newest first
   std::uint64_t io_count_ = 0;
+  // The cheap schedule point after an operation that completed at once
+  // (wait.cpp, schedule_point_after_op). cheap_yields_: a FIFO run without
+  // instruments (realio). may_skip_yield_: the ready queue was empty when
+  // this step began, and no schedule point of this step was skipped yet.
+  bool cheap_yields_ = false;
+  bool may_skip_yield_ = false;
+  std::uint32_t poll_interval_ = 1;
+  std::uint32_t since_poll_ = 0;
 
  private:
   void loop();
@@ -153,13 +166,12 @@ class kernel {
   int instrument_count_ = 0;
   int observer_first_ = 0;  // index of the first instrument not the backend's
   bool decisions_record_steps_ = false;  // backend::decisions_record_steps()
-  std::uint32_t poll_interval_ = 1;
-  std::uint32_t since_poll_ = 0;
   /// Steps left in the current pass (the tasks that were ready when it
   /// began, trio's batch). A pass that ends with I/O in flight polls.
   std::size_t pass_left_ = 0;
   bool fifo_ = false;
   bool main_done_ = false;
+
   std::exception_ptr main_error_;
 };
 

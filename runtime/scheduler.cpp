@@ -23,12 +23,11 @@
 
 namespace anyio::detail {
 
+constinit thread_local kernel* tls_kernel = nullptr;
+
 namespace {
-thread_local kernel* tls_kernel = nullptr;
 std::atomic<std::uint64_t> run_serials{1};  // runs may start on several threads
 }  // namespace
-
-kernel* kernel::current() noexcept { return tls_kernel; }
 
 kernel& kernel::require(const char* api) {
   kernel* k = tls_kernel;
@@ -75,6 +74,9 @@ kernel::kernel(backend& b, const run_config& config)
     instruments_[instrument_count_++] = config.extra_instrument;
   poll_interval_ = b.poll_interval() == 0 ? 1 : b.poll_interval();
   fifo_ = b.fifo();
+  // Only a FIFO, uninstrumented run may skip a schedule point: on sim every
+  // schedule point is a decision, and a trace must see every step.
+  cheap_yields_ = fifo_ && instrument_count_ == 0;
   try {
     throw_cancelled();
   } catch (...) {
@@ -212,8 +214,7 @@ void kernel::loop() {
     }
     if (pass_left_ != 0) --pass_left_;
     const bool contested = ready_.size() > 1;
-    std::size_t i = fifo_ ? 0 : backend_.pick_next(ready_);
-    task_record* next = ready_.take(i);
+    task_record* next = fifo_ ? ready_.take_front() : ready_.take(backend_.pick_next(ready_));
     if (track_tasks_ && backend_.hold_task(next->id)) [[unlikely]] {
       held_.push_back(next);  // its host is paused: it runs after resume
       continue;
@@ -228,6 +229,7 @@ void kernel::step(task_record& t, bool contested) {
   t.state = task_state::running;
   current_ = &t;
   current_task_ptr = &t;
+  may_skip_yield_ = ready_.empty();
   ++steps_;
   if (instrument_count_ != 0) [[unlikely]]
     emit_step(t, contested);

@@ -49,11 +49,15 @@ template <class Op> struct blocking_awaiter : Op {
     else
       return false;
   }
-  void await_suspend(std::coroutine_handle<> h) {
-    if (fast)
+  bool await_suspend(std::coroutine_handle<> h) {
+    if (fast) {
+      if constexpr (Op::order == fast_path::cancel_then_yield)
+        return schedule_point_after_op(*t, h);  // after the op: may be skipped on realio
       yield_now(*t, h);
-    else
-      Op::wait(*t, h);
+      return true;
+    }
+    Op::wait(*t, h);
+    return true;
   }
   decltype(auto) await_resume() {
     if (fast) {

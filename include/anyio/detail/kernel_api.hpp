@@ -58,7 +58,15 @@ extern constinit thread_local const host_clocks* skewed_clocks;
 void park(task_record& t, std::coroutine_handle<> h, function_ref<abort_result()> abort,
           const char* what, bool abortable = true);
 void yield_now(task_record& t, std::coroutine_handle<> h) noexcept;
-void reschedule(task_record& t, std::exception_ptr error = nullptr);
+/// The schedule point after an operation that completed at once (trio's
+/// cancel_shielded_checkpoint): yield_now, except that realio may skip it
+/// (returns false: do not suspend) when the only task it would let run is one
+/// the current step woke; sim always yields (runtime/wait.cpp).
+bool schedule_point_after_op(task_record& t, std::coroutine_handle<> h) noexcept;
+/// Wake a parked task; its wait returns normally (the hot path: channels,
+/// parking lots, timers), or raises `error` as it resumes.
+void reschedule(task_record& t);
+void reschedule(task_record& t, std::exception_ptr error);
 void raise_if_cancelled(task_record& t);
 bool effectively_cancelled(const task_record& t) noexcept;
 void rethrow_wake_error(task_record& t);

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: MIT
 // The kernel's per-object state, laid out here only because templates in the
 // public headers embed it: a cancel_node inside each cancel_scope, a
-// task_group_state inside each task_group. No allocation beyond the frames
-// themselves. Only runtime/ reads or writes these fields; user code never
-// sees them (cancel_scope and task_group derive from them privately). The
-// task_record itself is opaque here: each root frame reserves room for it
-// and runtime/task_record.hpp defines it.
+// task_group_state inside each task_group, a start_state_base inside each
+// start() call. No allocation beyond the frames themselves. Only runtime/
+// reads or writes these fields; user code never sees them (cancel_scope and
+// task_group derive from them privately). The task_record itself is opaque
+// here: each root frame reserves room for it and runtime/task_record.hpp
+// defines it. These three could be made opaque the same way (reserved bytes
+// checked by static_asserts, built by a runtime/ call); it has not been done
+// yet (issue 9, point 7): each would need its own construct/destroy calls,
+// and cancel_scope's deadline and shield, set before the scope is entered,
+// would have to move to the public side.
 #pragma once
 #include <anyio/detail/function_ref.hpp>
 
