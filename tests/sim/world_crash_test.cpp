@@ -11,6 +11,8 @@
 #include <anyio/sim_world.hpp>
 #include <anyio/testing/catch.hpp>
 
+#include "read_line.hpp"
+
 #include <stdexcept>
 #include <string>
 
@@ -18,16 +20,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Reads up to and without the next '\n' (TCP may split any message).
-template <class Stream> anyio::task<std::string> read_line(Stream& s) {
-  std::string got;
-  char c = 0;
-  for (;;) {
-    const std::size_t n = co_await s.receive(std::span<char>(&c, 1));
-    if (n == 1 && c == '\n') co_return got;
-    got.append(&c, n);
-  }
-}
+using anyio_test::read_line;
 
 struct state {
   int starts = 0;

@@ -8,6 +8,8 @@
 #include <anyio/sim_world.hpp>
 #include <anyio/testing/catch.hpp>
 
+#include "read_line.hpp"
+
 #include "temp_files.hpp"
 
 #include <stdexcept>
@@ -17,16 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Reads up to and without the next '\n' (TCP may split any message).
-template <class Stream> anyio::task<std::string> read_line(Stream& s) {
-  std::string got;
-  char c = 0;
-  for (;;) {
-    const std::size_t n = co_await s.receive(std::span<char>(&c, 1));
-    if (n == 1 && c == '\n') co_return got;
-    got.append(&c, n);
-  }
-}
+using anyio_test::read_line;
 
 // The same server code as on one host: a listener on every interface of
 // port 7000, answering one line per connection with who it is and who
