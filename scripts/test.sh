@@ -214,7 +214,7 @@ stage_banner() {
     asan) echo "ASan+UBSan build, ctest (build/ci-asan)" ;;
     tsan) echo "TSan build of sim_tests, run (build/ci-tsan)" ;;
     probe) echo "determinism probe: g++ vs clang++ (and ASan), $PROBE_SEEDS seeds" ;;
-    traces) echo "sim traces of 3 workloads: g++ vs clang++, $PROBE_SEEDS seeds, byte for byte" ;;
+    traces) echo "sim traces of 4 workloads: g++ vs clang++, $PROBE_SEEDS seeds, byte for byte" ;;
     fuzz) echo "libFuzzer on the trace reader, ${FUZZ_SECONDS}s (clang, ASan+UBSan)" ;;
     *) echo "$1" ;;
   esac
