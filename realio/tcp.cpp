@@ -163,7 +163,7 @@ template <class Protocol> class stream_impl final : public socket_stream {
     std::error_code error;
     do {
       co_await detail::blocking_awaiter<send_step<socket_type>>{
-          {socket_, data.data(), data.size(), sent, error, op, what}};
+          socket_, data.data(), data.size(), sent, error, op, what};
       if (error) detail::throw_io_error(error, what);
     } while (sent < data.size());
   }

@@ -129,7 +129,7 @@ class udp_base {
     bool done = false;
     while (!done) {
       co_await detail::blocking_awaiter<datagram_step>{
-          {socket_, data, to, error, done, op, what.c_str()}};
+          socket_, data, to, error, done, op, what.c_str()};
       if (error) throw std::system_error(error, what);
     }
   }

@@ -91,6 +91,7 @@ void scope_enter(cancel_node& s, const char* api) {
   kernel::link_task(s, t);
   if (t.scope == t.spawn_scope) t.outermost = &s;
   t.scope = &s;
+  k.scope_changed(t);
   // trio: CancelScope.__enter__ checks the deadline. The heap alone is not
   // enough: realio expires deadlines only every poll_interval() steps while
   // tasks stay ready, so a deadline already passed would let the first
@@ -127,6 +128,7 @@ void scope_exit(cancel_node& s, std::exception_ptr& error) {
   kernel::link_task(*s.parent, t);
   kernel::unlink_child(*s.parent, s);
   t.scope = s.parent;
+  k.scope_changed(t);
   if (t.outermost == &s) t.outermost = nullptr;
   s.exited = true;
 }

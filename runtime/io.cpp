@@ -21,6 +21,8 @@ void kernel::io_begin(io_operation& op) noexcept {
   if (io_head_ != nullptr) io_head_->prev_ = &op;
   io_head_ = &op;
   ++io_count_;
+  may_skip_ = false;            // an operation in flight: the loop must poll
+  skip_schedule_point = false;  // from this point of the step on, too
 }
 
 void kernel::io_end(io_operation& op) noexcept {
@@ -30,6 +32,7 @@ void kernel::io_end(io_operation& op) noexcept {
   if (op.next_ != nullptr) op.next_->prev_ = op.prev_;
   op.prev_ = op.next_ = nullptr;
   --io_count_;
+  may_skip_ = cheap_yields_ && io_count_ == 0;
 }
 
 void kernel::drain_io() noexcept {

@@ -54,7 +54,16 @@ class kernel {
 
   // Waiting (wait.cpp).
   void attempt_delivery(task_record& t) noexcept;
-  void make_ready(task_record& t) { ready_.push_back(&t); }
+  void make_ready(task_record& t) {
+    ready_.push_back(&t);
+    if (ready_.size() > 1) skip_schedule_point = false;  // another task waits: no skip
+  }
+  /// What the inline cancel check of `t` reads (detail::current_cancel_flag).
+  const bool* cancel_flag_of(const task_record& t) const noexcept;
+  /// `t`'s innermost scope changed: if it is running, the inline check follows.
+  void scope_changed(const task_record& t) noexcept {
+    if (&t == current_) current_cancel_flag = cancel_flag_of(t);
+  }
 
   // Cancellation tree (cancel_scope.cpp).
   void cancel(cancel_node& s, const char* reason) noexcept;
@@ -139,11 +148,12 @@ class kernel {
   io_operation* io_head_ = nullptr;  // operations in flight, newest first
   std::uint64_t io_count_ = 0;
   // The cheap schedule point after an operation that completed at once
-  // (wait.cpp, schedule_point_after_op). cheap_yields_: a FIFO run without
-  // instruments (realio). may_skip_yield_: the ready queue was empty when
-  // this step began, and no schedule point of this step was skipped yet.
+  // (detail::schedule_point_after_op): only a FIFO run without instruments
+  // (realio) arms detail::skip_schedule_point, in step().
   bool cheap_yields_ = false;
-  bool may_skip_yield_ = false;
+  bool may_skip_ = false;  ///< cheap_yields_ and no I/O in flight (io.cpp keeps it)
+  /// Instruments see cancel points: the inline cancel check always calls in.
+  bool observed_cancel_points_ = false;
   std::uint32_t poll_interval_ = 1;
   std::uint32_t since_poll_ = 0;
 

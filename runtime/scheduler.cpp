@@ -40,6 +40,20 @@ kernel& kernel::require(const char* api) {
 
 constinit thread_local task_record* current_task_ptr = nullptr;
 
+namespace {
+// What detail::current_cancel_flag points at when no scope's state applies.
+constinit const bool flag_false = false;
+constinit const bool flag_true = true;  // observed: every cancel point takes the full path
+}  // namespace
+constinit thread_local const bool* current_cancel_flag = &flag_false;
+constinit thread_local bool skip_schedule_point = false;
+
+const bool* kernel::cancel_flag_of(const task_record& t) const noexcept {
+  if (observer_first_ < instrument_count_) return &flag_true;  // as emit_cancel_point
+  ANYIO_ASSERT(t.scope != nullptr);  // every task runs inside at least the root scope
+  return &t.scope->effectively_cancelled;
+}
+
 void throw_outside_run(const char* api) {
   kernel::require(api);  // throws: no task is running on this thread
   ANYIO_ASSERT(false && "current_task_ptr out of sync with the kernel");
@@ -77,6 +91,8 @@ kernel::kernel(backend& b, const run_config& config)
   // Only a FIFO, uninstrumented run may skip a schedule point: on sim every
   // schedule point is a decision, and a trace must see every step.
   cheap_yields_ = fifo_ && instrument_count_ == 0;
+  may_skip_ = cheap_yields_;
+  observed_cancel_points_ = observer_first_ < instrument_count_;
   try {
     throw_cancelled();
   } catch (...) {
@@ -85,9 +101,14 @@ kernel::kernel(backend& b, const run_config& config)
   root_scope_.entered = true;
   root_scope_.id = 0;
   tls_kernel = this;
+  current_cancel_flag = observed_cancel_points_ ? &flag_true : &flag_false;
 }
 
-kernel::~kernel() { tls_kernel = nullptr; }
+kernel::~kernel() {
+  tls_kernel = nullptr;
+  current_cancel_flag = &flag_false;
+  skip_schedule_point = false;
+}
 
 std::exception_ptr run_kernel(backend& b, root_task main, const run_config& config) {
   kernel k(b, config);
@@ -229,13 +250,22 @@ void kernel::step(task_record& t, bool contested) {
   t.state = task_state::running;
   current_ = &t;
   current_task_ptr = &t;
-  may_skip_yield_ = ready_.empty();
+  if (!observed_cancel_points_) current_cancel_flag = &t.scope->effectively_cancelled;
+  // The skip (detail::schedule_point_after_op) is armed only when the only
+  // task it could delay is one this step wakes. Not while I/O is in flight
+  // or a poll is due (the loop polls between steps). A skipped point is not
+  // a step, so it does not count toward the next poll: counting it doubled
+  // w2's epoll_wait calls (one per 16 round trips, strace).
+  // (`contested` is false exactly when loop() took the only ready task.)
+  skip_schedule_point = may_skip_ && !contested && since_poll_ + 1 < poll_interval_;
   ++steps_;
   if (instrument_count_ != 0) [[unlikely]]
     emit_step(t, contested);
   resume_flat(t.resume);  // task.hpp: awaits within the step run on a flat stack
   current_ = nullptr;
   current_task_ptr = nullptr;
+  current_cancel_flag = &flag_false;  // the scope it pointed into may be gone
+  skip_schedule_point = false;
   ANYIO_ASSERT(t.state != task_state::running);
   if (t.state == task_state::done) finalize(t);
 }
@@ -336,6 +366,8 @@ void kernel::teardown() noexcept {
   held_.clear();
   current_ = nullptr;
   current_task_ptr = nullptr;
+  current_cancel_flag = &flag_false;
+  skip_schedule_point = false;
   // Unlink before destroying: the destructors run below may cancel a scope or
   // wake a task, and nothing they reach may lead into a frame already gone.
   // With the tree and the group lists cut, cancel() only records the request.

@@ -213,7 +213,7 @@ task<std::size_t> memory_byte_stream::do_receive(std::span<std::byte> buffer) {
     detail::throw_usage_error(
         "memory byte stream receive(): the buffer is empty; give it room for at least one byte");
   for (;;) {
-    detail::blocking_awaiter<receive_op> op{{this, buffer}};
+    detail::blocking_awaiter<receive_op> op{this, buffer};
     std::size_t n = co_await op;
     if (n != 0) co_return n;
   }
@@ -235,7 +235,7 @@ task<> memory_byte_stream::do_send(std::span<const std::byte> data) {
   // Each round is a checkpoint; a send cancelled while parked keeps what it
   // delivered (the amount sent is unknown to the caller, as on a socket).
   for (;;) {
-    detail::blocking_awaiter<send_op> op{{this, &data}};
+    detail::blocking_awaiter<send_op> op{this, &data};
     co_await op;
     if (data.empty()) co_return;
   }

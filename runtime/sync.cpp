@@ -170,13 +170,13 @@ task<> condition::wait() {
   lock_->release();
   std::exception_ptr error;
   try {
-    co_await detail::lot_park_awaiter{{lot_, "anyio::condition::wait"}};
+    co_await detail::lot_park_awaiter{lot_, "anyio::condition::wait"};
   } catch (...) {
     error = std::current_exception();
   }
   if (error) {
     // trio: re-acquire shielded, so the caller holds the lock whatever happened.
-    co_await detail::lock_reacquire_awaiter{{lock_->s_}};
+    co_await detail::lock_reacquire_awaiter{lock_->s_};
     std::rethrow_exception(error);
   }
   ANYIO_ASSERT(lock_->s_.owner == detail::current_task_record("anyio::condition::wait()").id);

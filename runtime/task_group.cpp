@@ -68,6 +68,7 @@ void reparent(kernel& k, task_record& child, cancel_node& to) {
     kernel::unlink_task(from, child);
     kernel::link_task(to, child);
     child.scope = &to;
+    k.scope_changed(child);
   }
   child.spawn_scope = &to;
   if (child.outermost != nullptr)

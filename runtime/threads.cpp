@@ -135,7 +135,7 @@ task<> run_thread_job(std::shared_ptr<thread_job> job, bool cancellable,
       }
       job->waiter = &op;
       auto resume = [&] { pool.resume(job); };
-      co_await blocking_awaiter<rewait_op>{{op, resume, job->what}};
+      co_await blocking_awaiter<rewait_op>{op, resume, job->what};
     }
   } catch (...) {
     // Cancelled before the start (the worker never ran: give the token back

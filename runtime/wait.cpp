@@ -45,26 +45,6 @@ void yield_now(task_record& t, std::coroutine_handle<> h) noexcept {
   k.ready_.push_yielded(&t);
 }
 
-bool schedule_point_after_op(task_record& t, std::coroutine_handle<> h) noexcept {
-  kernel& k = *tls_kernel;
-  // realio may skip one such schedule point per step when the only task it
-  // would let run is one this step woke (the queue was empty when the step
-  // began): that task runs as soon as this one parks or reaches its next
-  // schedule point, which is then not skipped, so no task waits for more
-  // than one more segment. Never while I/O is in flight or a poll is due
-  // (the loop polls between steps), never on sim (every schedule point is a
-  // decision) nor under an instrument (a trace sees every step). A skipped
-  // point is not a step, so it does not count toward the next poll: counting
-  // it doubled w2's epoll_wait calls (one per 16 round trips, strace).
-  if (k.may_skip_yield_ && k.cheap_yields_ && k.ready_.size() <= 1 && k.io_count_ == 0 &&
-      k.since_poll_ + 1 < k.poll_interval_) {
-    k.may_skip_yield_ = false;
-    return false;
-  }
-  yield_now(t, h);
-  return true;
-}
-
 void reschedule(task_record& t) {
   kernel& k = *tls_kernel;
   if (k.tearing_down_) [[unlikely]]
@@ -103,7 +83,7 @@ void kernel::attempt_delivery(task_record& t) noexcept {
   }
 }
 
-void raise_if_cancelled(task_record& t) {
+void raise_if_cancelled_slow(task_record& t) {
   kernel& k = *tls_kernel;
   k.emit_cancel_point(t);
   if (effectively_cancelled(t)) [[unlikely]] {

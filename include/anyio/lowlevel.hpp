@@ -130,7 +130,7 @@ void reschedule(task_handle task, std::exception_ptr error = nullptr);
 /// Checkpoint: yes (a cancel point: a pending cancellation aborts at once).
 template <class F>
 [[nodiscard]] detail::user_park_awaiter wait_task_rescheduled(F&& abort_fn, const char* what) {
-  return {{detail::function_ref<abort_result()>(abort_fn), what}};
+  return {detail::function_ref<abort_result()>(abort_fn), what};
 }
 
 using anyio::cancel_shielded_checkpoint;

@@ -98,7 +98,7 @@ template <class T> class memory_object_send_stream : public detail::stream_handl
   /// broken_resource_error if every receive handle is closed (also while
   /// waiting).
   [[nodiscard]] detail::send_awaiter<T> send(T value) {
-    return {{&base::require("send()"), &this->h_, std::move(value)}};
+    return {&base::require("send()"), &this->h_, std::move(value)};
   }
   /// Send without waiting: true if sent (then `value` was moved from), false
   /// if it would block (then `value` is untouched). Never a checkpoint.
@@ -169,12 +169,12 @@ template <class T> class memory_object_receive_stream : public detail::stream_ha
   /// Throws: cancelled; end_of_stream once every send handle is closed and
   /// the buffer is empty; closed_resource_error if this handle is closed.
   [[nodiscard]] detail::receive_awaiter<T, false> receive() {
-    return {{&base::require("receive()"), &this->h_}};
+    return {&base::require("receive()"), &this->h_};
   }
   /// Like receive(), but end of stream yields an empty optional:
   /// `while (auto v = co_await rx.next()) use(*v);`
   [[nodiscard]] detail::receive_awaiter<T, true> next() {
-    return {{&base::require("next()"), &this->h_}};
+    return {&base::require("next()"), &this->h_};
   }
   /// Receive without waiting: empty if nothing is ready. Never a checkpoint.
   /// Throws: end_of_stream, closed_resource_error.

@@ -216,7 +216,7 @@ class event {
   bool is_set() const noexcept { return s_.flag; }
   /// Wait until the flag is set.
   /// Checkpoint: yes (also when already set). Throws: cancelled.
-  [[nodiscard]] detail::event_wait_awaiter wait() noexcept { return {{s_}}; }
+  [[nodiscard]] detail::event_wait_awaiter wait() noexcept { return {s_}; }
   event_statistics statistics() const noexcept { return {s_.lot.size(), s_.flag}; }
 
  private:
@@ -241,12 +241,12 @@ class lock {
   /// Checkpoint: yes. Cancellation: leaves the queue without the lock.
   /// Throws: cancelled; usage_error if this task already holds the lock.
   [[nodiscard]] detail::acquire_awaiter<detail::lock_state> acquire() noexcept {
-    return {{s_, "anyio::lock::acquire()"}};
+    return {s_, "anyio::lock::acquire()"};
   }
   /// Like acquire(), returning a sync_guard that releases at scope exit:
   /// `auto held = co_await mutex.guard();`
   [[nodiscard]] detail::guard_awaiter<detail::lock_state> guard() noexcept {
-    return {{s_, "anyio::lock::guard()"}};
+    return {s_, "anyio::lock::guard()"};
   }
   /// Acquire if free and nobody waits; never blocks, never a checkpoint.
   /// Throws: usage_error if this task already holds the lock.
@@ -286,11 +286,11 @@ class semaphore {
   /// Checkpoint: yes. Cancellation: leaves the queue, value untouched.
   /// Throws: cancelled.
   [[nodiscard]] detail::acquire_awaiter<detail::semaphore_state> acquire() noexcept {
-    return {{s_, "anyio::semaphore::acquire()"}};
+    return {s_, "anyio::semaphore::acquire()"};
   }
   /// Like acquire(), returning a sync_guard that releases at scope exit.
   [[nodiscard]] detail::guard_awaiter<detail::semaphore_state> guard() noexcept {
-    return {{s_, "anyio::semaphore::guard()"}};
+    return {s_, "anyio::semaphore::guard()"};
   }
   /// Decrement if positive; never blocks, never a checkpoint.
   [[nodiscard]] bool try_acquire() noexcept;
@@ -379,16 +379,16 @@ class capacity_limiter {
   /// Checkpoint: yes. Cancellation: leaves the queue without a token.
   /// Throws: cancelled; usage_error if the task already holds a token.
   [[nodiscard]] detail::limiter_acquire_awaiter acquire() noexcept {
-    return {{s_, "anyio::capacity_limiter::acquire()"}};
+    return {s_, "anyio::capacity_limiter::acquire()"};
   }
   /// acquire() for `borrower` (any address identifying who holds the token).
   [[nodiscard]] detail::limiter_acquire_awaiter acquire_on_behalf_of(
       const void* borrower) noexcept {
-    return {{s_, "anyio::capacity_limiter::acquire_on_behalf_of()", borrower}};
+    return {s_, "anyio::capacity_limiter::acquire_on_behalf_of()", borrower};
   }
   /// Like acquire(), returning a sync_guard that gives the token back.
   [[nodiscard]] detail::limiter_guard_awaiter guard() noexcept {
-    return {{s_, "anyio::capacity_limiter::guard()"}};
+    return {s_, "anyio::capacity_limiter::guard()"};
   }
   /// Borrow without waiting; never a checkpoint. Throws usage_error as acquire().
   [[nodiscard]] bool try_acquire();
@@ -431,7 +431,7 @@ class parking_lot {
 
   /// Wait until unparked. Checkpoint: yes. Cancellation: leaves the queue.
   /// Throws: cancelled.
-  [[nodiscard]] detail::lot_park_awaiter park() noexcept { return {{lot_, "parking_lot.park"}}; }
+  [[nodiscard]] detail::lot_park_awaiter park() noexcept { return {lot_, "parking_lot.park"}; }
   /// Wake up to `count` tasks, first parked first; returns how many.
   std::size_t unpark(std::size_t count = 1) { return detail::unpark(lot_, count); }
   std::size_t unpark_all() { return detail::unpark(lot_, lot_.size()); }

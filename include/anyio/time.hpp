@@ -85,12 +85,12 @@ using sleep_forever_awaiter = blocking_awaiter<sleep_forever_op>;
 /// Sleep for `d` (a non-positive duration is a plain checkpoint).
 /// Checkpoint: yes. Cancellation: the sleep ends early. Throws: cancelled.
 [[nodiscard]] inline detail::sleep_awaiter sleep(clock::duration d) noexcept {
-  return {{d.count(), true, "anyio::sleep()"}};
+  return {d.count(), true, "anyio::sleep()"};
 }
 
 /// Sleep until `t` on the run's clock. Checkpoint: yes. Throws: cancelled.
 [[nodiscard]] inline detail::sleep_awaiter sleep_until(clock::time_point t) noexcept {
-  return {{t.time_since_epoch().count(), false, "anyio::sleep_until()"}};
+  return {t.time_since_epoch().count(), false, "anyio::sleep_until()"};
 }
 
 /// Block until cancelled. Checkpoint: yes. Throws: cancelled (always).

@@ -17,6 +17,8 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <type_traits>
+#include <utility>
 
 namespace anyio::detail {
 
@@ -35,12 +37,25 @@ enum class fast_path : std::uint8_t {
 /// and optionally
 ///   void withdraw() noexcept;                       after a wait, before the wake error
 ///   R result(task_record&, bool waited);            what co_await returns (else void)
-/// Create it as `blocking_awaiter<Op>{{op members...}}`.
+/// Create it as `blocking_awaiter<Op>{op members...}`.
 template <class Op> struct blocking_awaiter : Op {
   task_record* t = nullptr;
   bool fast = false;
 
-  bool await_ready() {
+  // A constructor rather than aggregate initialization: g++ 12 builds an
+  // aggregate that holds a member with a non-trivial constructor and
+  // destructor (a park_node) by first zero-filling the whole object, and for
+  // an awaiter this size the fill is a `rep stosq`, with a start-up cost of
+  // tens of cycles per co_await that callgrind counts as a few instructions.
+  // It was most of w2's wall-time gap to its floor (bench/README.md).
+  // Initializing the Op in a mem-initializer avoids it; the channel ops have
+  // constructors of their own; tests/codegen/ checks the machine code.
+  template <class... A>
+    requires(!std::is_same_v<std::remove_cvref_t<A>, blocking_awaiter> && ...)
+  blocking_awaiter(A&&... a) noexcept(noexcept(Op{std::forward<A>(a)...}))
+      : Op{std::forward<A>(a)...} {}
+
+  ANYIO_HOT bool await_ready() {
     t = &current_task_record(this->api);
     if constexpr (Op::order == fast_path::cancel_then_yield) raise_if_cancelled(*t);
     fast = Op::try_now(*t);
@@ -49,7 +64,7 @@ template <class Op> struct blocking_awaiter : Op {
     else
       return false;
   }
-  bool await_suspend(std::coroutine_handle<> h) {
+  ANYIO_HOT bool await_suspend(std::coroutine_handle<> h) {
     if (fast) {
       if constexpr (Op::order == fast_path::cancel_then_yield)
         return schedule_point_after_op(*t, h);  // after the op: may be skipped on realio
@@ -59,7 +74,7 @@ template <class Op> struct blocking_awaiter : Op {
     Op::wait(*t, h);
     return true;
   }
-  decltype(auto) await_resume() {
+  ANYIO_HOT decltype(auto) await_resume() {
     if (fast) {
       if constexpr (Op::order == fast_path::yield_then_cancel) raise_if_cancelled(*t);
     } else {

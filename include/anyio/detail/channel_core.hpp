@@ -40,17 +40,22 @@ namespace detail {
 /// as the kernel's wake error).
 enum class wake_reason : std::uint8_t { none, done, closed, broken, end_of_stream };
 
+// The waiters' constructors are user-provided and leave what wait() sets
+// (handle, value) alone, as park_node's does: see park_node on `rep stosq`.
 struct channel_waiter : park_node {
-  std::uint64_t handle = 0;  ///< the clone the task waits on: its close() wakes it
+  std::uint64_t handle;  ///< the clone the task waits on: its close() wakes it (set by wait())
   wake_reason reason = wake_reason::none;
+  channel_waiter() noexcept {}
 };
 
 template <class T> struct send_waiter : channel_waiter {
-  T* value = nullptr;  ///< in the sender's awaiter
+  T* value;  ///< in the sender's awaiter (set by wait())
+  send_waiter() noexcept {}
 };
 
 template <class T> struct receive_waiter : channel_waiter {
-  std::optional<T> slot{};
+  std::optional<T> slot;
+  receive_waiter() noexcept {}
 };
 
 /// One handle's (one clone's) identity and closed flag.
@@ -111,7 +116,7 @@ template <class T> struct channel_state final : channel_core {
 
   /// Give `v` to the first parked receiver, or buffer it if there is room.
   /// Moves from `v` only on success.
-  template <class U> bool offer(U&& v) {
+  template <class U> ANYIO_HOT bool offer(U&& v) {
     if (!receivers.empty()) {
       ANYIO_ASSERT(used == 0);
       auto& r = static_cast<receive_waiter<T>&>(static_cast<channel_waiter&>(*receivers.front()));
@@ -130,7 +135,7 @@ template <class T> struct channel_state final : channel_core {
 
   /// Take the next value: from the buffer (refilled from the first parked
   /// sender, trio's receive_nowait) or straight from a parked sender.
-  bool take(std::optional<T>& out) {
+  ANYIO_HOT bool take(std::optional<T>& out) {
     if (used == 0) {
       if (senders.empty()) return false;
       auto& w = static_cast<send_waiter<T>&>(static_cast<channel_waiter&>(*senders.front()));
@@ -156,6 +161,11 @@ template <class T> struct channel_state final : channel_core {
 /// send(): a cancel point, then a hand-off or buffering plus a schedule
 /// point, or a wait in `senders` until a receiver takes the value.
 template <class T> struct send_op {
+  // A constructor, not aggregate initialization: see blocking_awaiter.
+  send_op(channel_state<T>* state, const stream_handle* handle, T&& v) noexcept(
+      std::is_nothrow_move_constructible_v<T>)
+      : s(state), h(handle), value(std::move(v)) {}
+
   channel_state<T>* s;
   const stream_handle* h;
   T value;
@@ -163,7 +173,7 @@ template <class T> struct send_op {
   send_waiter<T> node{};
   static constexpr fast_path order = fast_path::cancel_then_yield;
 
-  bool try_now(task_record&) {
+  ANYIO_HOT bool try_now(task_record&) {
     s->check_send(*h);
     return s->offer(std::move(value));
   }
@@ -181,13 +191,16 @@ template <class T> using send_awaiter = blocking_awaiter<send_op<T>>;
 
 /// receive() (AsOptional = false) and next() (true: end of stream is nullopt).
 template <class T, bool AsOptional> struct receive_op {
+  receive_op(channel_state<T>* state, const stream_handle* handle) noexcept
+      : s(state), h(handle) {}
+
   channel_state<T>* s;
   const stream_handle* h;
   const char* api = "anyio::memory_object_receive_stream::receive()";
   receive_waiter<T> node{};
   static constexpr fast_path order = fast_path::cancel_then_yield;
 
-  bool try_now(task_record&) {
+  ANYIO_HOT bool try_now(task_record&) {
     s->check_receive(*h);
     if (s->take(node.slot)) return true;
     if (s->open_send != 0) return false;

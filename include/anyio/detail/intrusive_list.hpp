@@ -33,7 +33,7 @@ template <class T, T* T::*Prev, T* T::*Next> class intrusive_list {
   /// unlinking: read it before removing `n`).
   static T* next(const T& n) noexcept { return n.*Next; }
 
-  void push_back(T& n) noexcept {
+  ANYIO_HOT void push_back(T& n) noexcept {
     n.*Prev = tail_;
     n.*Next = nullptr;
     (tail_ != nullptr ? tail_->*Next : head_) = &n;
@@ -50,7 +50,7 @@ template <class T, T* T::*Prev, T* T::*Next> class intrusive_list {
   }
 
   /// Unlink `n`, which must be on this list; its links are cleared.
-  void remove(T& n) noexcept {
+  ANYIO_HOT void remove(T& n) noexcept {
     ANYIO_ASSERT(size_ > 0);
     ANYIO_ASSERT(n.*Prev != nullptr ? n.*Prev->*Next == &n : head_ == &n);
     (n.*Prev != nullptr ? n.*Prev->*Next : head_) = n.*Next;

@@ -89,7 +89,7 @@ struct io_park_op {
 /// ("receive on tcp 127.0.0.1:5000").
 inline blocking_awaiter<io_park_op> run_io(io_operation& op, function_ref<void()> start,
                                            const char* what) {
-  return {{op, start, what}};
+  return {op, start, what};
 }
 
 /// Throw what an I/O error means in anyio's terms: anyio::errc codes as

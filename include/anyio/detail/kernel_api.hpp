@@ -58,16 +58,44 @@ extern constinit thread_local const host_clocks* skewed_clocks;
 void park(task_record& t, std::coroutine_handle<> h, function_ref<abort_result()> abort,
           const char* what, bool abortable = true);
 void yield_now(task_record& t, std::coroutine_handle<> h) noexcept;
+
+// The inline halves of the two checks around every blocking call, kept
+// current by the kernel (runtime/scheduler.cpp, kernel::step) so that a
+// check that finds nothing costs a thread-local load and a byte, not a call.
+// current_cancel_flag: the running task's innermost scope's cached state
+// (cancel_node::effectively_cancelled); a constant true while instruments
+// observe cancel points (every check then takes the full path and is seen);
+// a constant false outside a step. skip_schedule_point: realio may skip the
+// next schedule point after an operation that completed at once.
+extern constinit thread_local const bool* current_cancel_flag;
+extern constinit thread_local bool skip_schedule_point;
+
 /// The schedule point after an operation that completed at once (trio's
-/// cancel_shielded_checkpoint): yield_now, except that realio may skip it
-/// (returns false: do not suspend) when the only task it would let run is one
-/// the current step woke; sim always yields (runtime/wait.cpp).
-bool schedule_point_after_op(task_record& t, std::coroutine_handle<> h) noexcept;
+/// cancel_shielded_checkpoint): yield_now, except that realio skips it
+/// (returns false: do not suspend) when the only task it would let run is
+/// one the current step woke. The kernel arms skip_schedule_point at the
+/// start of a step whose ready queue was empty, on a FIFO run without
+/// instruments (so never on sim), with no I/O in flight and no poll due; a
+/// second task made ready, or an I/O operation started, disarms it; a skip
+/// uses it up, so no task waits for more than one more segment.
+inline bool schedule_point_after_op(task_record& t, std::coroutine_handle<> h) noexcept {
+  if (skip_schedule_point) {
+    skip_schedule_point = false;
+    return false;
+  }
+  yield_now(t, h);
+  return true;
+}
 /// Wake a parked task; its wait returns normally (the hot path: channels,
 /// parking lots, timers), or raises `error` as it resumes.
 void reschedule(task_record& t);
 void reschedule(task_record& t, std::exception_ptr error);
-void raise_if_cancelled(task_record& t);
+/// The cancel point: throws `cancelled` if the task's scope is cancelled.
+void raise_if_cancelled_slow(task_record& t);
+inline void raise_if_cancelled(task_record& t) {
+  if (*current_cancel_flag) [[unlikely]]
+    raise_if_cancelled_slow(t);
+}
 bool effectively_cancelled(const task_record& t) noexcept;
 void rethrow_wake_error(task_record& t);
 /// After a sleep resumes: withdraw its timer if something other than the

@@ -20,12 +20,18 @@ struct parking_lot_core;
 
 /// One parked task's place in a lot.
 struct park_node {
-  park_node* prev = nullptr;
-  park_node* next = nullptr;
+  // prev/next are written by parking_lot_core::push_back and task by park_in
+  // before anything reads them; `lot` alone says whether the node is queued.
+  park_node* prev;
+  park_node* next;
   parking_lot_core* lot = nullptr;  ///< the lot holding this node; null when not queued
-  task_record* task = nullptr;
+  task_record* task;
 
-  park_node() noexcept = default;
+  // User-provided, so that an awaiter holding a node is not zero-filled as a
+  // whole: g++ turns a zero fill of an awaiter this size into `rep stosq`,
+  // whose start-up cost (tens of cycles, invisible to callgrind's counts)
+  // was most of w2's gap to its floor in wall time (bench/README.md).
+  park_node() noexcept {}
   park_node(const park_node&) = delete;
   park_node& operator=(const park_node&) = delete;
   /// Only a torn-down run destroys a parked task's frame; leave the queue then.
@@ -52,13 +58,13 @@ struct parking_lot_core {
   std::size_t size() const noexcept { return queue.size(); }
   park_node* front() const noexcept { return queue.front(); }
 
-  void push_back(park_node& n) noexcept {
+  ANYIO_HOT void push_back(park_node& n) noexcept {
     ANYIO_ASSERT(n.lot == nullptr);
     n.lot = this;
     queue.push_back(n);
   }
 
-  void remove(park_node& n) noexcept {
+  ANYIO_HOT void remove(park_node& n) noexcept {
     ANYIO_ASSERT(n.lot == this);
     queue.remove(n);
     n.lot = nullptr;
