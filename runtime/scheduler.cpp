@@ -49,7 +49,7 @@ constinit thread_local const bool* current_cancel_flag = &flag_false;
 constinit thread_local bool skip_schedule_point = false;
 
 const bool* kernel::cancel_flag_of(const task_record& t) const noexcept {
-  if (observer_first_ < instrument_count_) return &flag_true;  // as emit_cancel_point
+  if (observed_cancel_points_) return &flag_true;  // as emit_cancel_point
   ANYIO_ASSERT(t.scope != nullptr);  // every task runs inside at least the root scope
   return &t.scope->effectively_cancelled;
 }
@@ -101,7 +101,6 @@ kernel::kernel(backend& b, const run_config& config)
   root_scope_.entered = true;
   root_scope_.id = 0;
   tls_kernel = this;
-  current_cancel_flag = observed_cancel_points_ ? &flag_true : &flag_false;
 }
 
 kernel::~kernel() {
@@ -250,7 +249,7 @@ void kernel::step(task_record& t, bool contested) {
   t.state = task_state::running;
   current_ = &t;
   current_task_ptr = &t;
-  if (!observed_cancel_points_) current_cancel_flag = &t.scope->effectively_cancelled;
+  current_cancel_flag = observed_cancel_points_ ? &flag_true : &t.scope->effectively_cancelled;
   // The skip (detail::schedule_point_after_op) is armed only when the only
   // task it could delay is one this step wakes. Not while I/O is in flight
   // or a poll is due (the loop polls between steps). A skipped point is not
