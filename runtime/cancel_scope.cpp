@@ -13,6 +13,8 @@
 
 #include <anyio/errors.hpp>
 
+#include <new>
+
 namespace anyio::detail {
 
 bool kernel::compute_cancelled(const cancel_node& s) noexcept {
@@ -66,6 +68,37 @@ void kernel::cancel(cancel_node& s, const char* reason) noexcept {
   if (s.heap_index != not_in_heap) deadlines_.remove(&s);
   emit(event_kind::cancel_requested, s.owner, s.id, reason);
   recalculate(s);
+}
+
+void scope_construct(cancel_node_storage& storage, std::int64_t when, bool shield) noexcept {
+  cancel_node* s = ::new (static_cast<void*>(storage.bytes)) cancel_node{};
+  ANYIO_ASSERT(s == &storage.node());
+  s->when = when;
+  s->shield = shield;
+}
+
+bool scope_destroyed(cancel_node& s) noexcept {
+  const bool entered = s.entered;
+  if (entered && !s.exited) {
+    kernel* k = kernel::current();
+    // Only a kernel tearing down destroys frames that are still inside a
+    // scope, and it has unlinked the scope tree first (unlink_scope_tree).
+    ANYIO_ASSERT(k != nullptr && k->tearing_down_);
+  }
+  s.~cancel_node();
+  return entered;
+}
+
+bool scope_cancel_called(const cancel_node& s) noexcept { return s.cancel_called; }
+bool scope_cancelled_caught(const cancel_node& s) noexcept { return s.cancelled_caught; }
+bool scope_shield(const cancel_node& s) noexcept { return s.shield; }
+
+std::int64_t scope_deadline(const cancel_node& s) noexcept {
+  // Entered, the deadline is on the kernel's clock (a drifting sim host's
+  // differs from the task's: detail::host_clocks).
+  if (skewed_clocks != nullptr && s.entered && s.when != never) [[unlikely]]
+    return skewed_clocks->to_host(s.when);
+  return s.when;
 }
 
 void scope_cancel(cancel_node& s, const char* reason) noexcept {
@@ -159,13 +192,6 @@ void scope_set_shield(cancel_node& s, bool shield) {
   // Dropping a shield may expose an outer cancellation to tasks parked
   // inside; raising one hides it from the whole subtree.
   kernel::current()->recalculate(s);
-}
-
-void scope_destroyed(cancel_node& s) noexcept {
-  if (!s.entered || s.exited) return;
-  kernel* k = kernel::current();
-  // Only a kernel tearing down destroys frames that are still inside a scope.
-  ANYIO_ASSERT(k != nullptr && k->tearing_down_);
 }
 
 std::int64_t effective_deadline(const task_record& t) noexcept {

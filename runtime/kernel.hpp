@@ -18,6 +18,7 @@
 #include <anyio/detail/io.hpp>
 
 #include "runtime/deadline_queue.hpp"
+#include "runtime/kernel_structs.hpp"
 #include "runtime/ready_queue.hpp"
 #include "runtime/task_record.hpp"
 

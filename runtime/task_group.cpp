@@ -12,7 +12,9 @@
 
 #include <anyio/errors.hpp>
 
+#include <algorithm>
 #include <cstdlib>
+#include <new>
 
 namespace anyio::detail {
 
@@ -135,10 +137,31 @@ void group_finish(task_group_state& g, cancel_node& scope) {
   if (out) std::rethrow_exception(out);
 }
 
+void group_construct(task_group_state_storage& storage) noexcept {
+  ::new (static_cast<void*>(storage.bytes)) task_group_state{};
+}
+
 void group_destroyed(task_group_state& g) noexcept {
-  if (!g.entered || g.closed) return;
-  kernel* k = kernel::current();
-  ANYIO_ASSERT(k != nullptr && k->tearing_down_);
+  if (g.entered && !g.closed) {
+    kernel* k = kernel::current();
+    // Only a failed run's teardown destroys a group its body is still in.
+    ANYIO_ASSERT(k != nullptr && k->tearing_down_);
+  }
+  g.~task_group_state();
+}
+
+void start_state_construct(start_state_storage& storage) noexcept {
+  ::new (static_cast<void*>(storage.bytes)) start_state_base{};
+}
+
+void start_state_destroy(start_state_base& s) noexcept {
+  // The caller waits unabortably until the kernel lets go of the state, so
+  // only a failed run's teardown (or a crashed host's zombies) may end it
+  // sooner, and they have cleared kernel::starts_ by then.
+  const kernel* k = kernel::current();
+  ANYIO_ASSERT(k == nullptr || k->tearing_down_ ||
+               std::find(k->starts_.begin(), k->starts_.end(), &s) == k->starts_.end());
+  s.~start_state_base();
 }
 
 start_state_base& kernel::take_start(task_record& t) noexcept {
@@ -209,6 +232,10 @@ void start_wait(start_state_base& s, task_record& t, std::coroutine_handle<> h) 
   ANYIO_ASSERT(!s.started && !s.finished);
   park(t, h, never_abort, "task_group::start: waiting for task_status::started()",
        false);
+}
+
+void start_done(start_state_base& s) {
+  if (s.error) std::rethrow_exception(s.error);
 }
 
 void task_started(start_state_base& s) {

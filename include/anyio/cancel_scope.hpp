@@ -150,7 +150,7 @@ inline void check_unentered_scope(const scope_origin& o) noexcept {
 template <class> inline constexpr bool always_false = false;
 }  // namespace detail
 
-class cancel_scope : private detail::cancel_node {
+class cancel_scope {
  public:
   struct options {
     clock::time_point deadline = clock::time_point::max();
@@ -162,43 +162,36 @@ class cancel_scope : private detail::cancel_node {
 
   cancel_scope() noexcept : cancel_scope(options{}) {}
   explicit cancel_scope(options opts) noexcept : made_by_(opts.made_by) {
-    cancel_node::when = opts.deadline.time_since_epoch().count();
-    cancel_node::shield = opts.shield;
+    detail::scope_construct(node_, opts.deadline.time_since_epoch().count(), opts.shield);
   }
   cancel_scope(const cancel_scope&) = delete;
   cancel_scope& operator=(const cancel_scope&) = delete;
   ~cancel_scope() {
+    [[maybe_unused]] const bool was_entered = detail::scope_destroyed(node());
 #ifndef NDEBUG
-    if (made_by_.api != nullptr && !cancel_node::entered) detail::check_unentered_scope(made_by_);
+    if (made_by_.api != nullptr && !was_entered) detail::check_unentered_scope(made_by_);
 #endif
-    detail::scope_destroyed(*this);
   }
 
   /// Cancel everything inside the scope. Before run(): takes effect at the
   /// first checkpoint inside. After the scope exited: does nothing.
-  void cancel() noexcept { detail::scope_cancel(*this, "cancel()"); }
-  bool cancel_called() const noexcept { return cancel_node::cancel_called; }
+  void cancel() noexcept { detail::scope_cancel(node(), "cancel()"); }
+  bool cancel_called() const noexcept { return detail::scope_cancel_called(node_.node()); }
   /// True if the scope absorbed a `cancelled` raised by its own cancellation.
-  bool cancelled_caught() const noexcept { return cancel_node::cancelled_caught; }
+  bool cancelled_caught() const noexcept { return detail::scope_cancelled_caught(node_.node()); }
 
   clock::time_point deadline() const noexcept {
-    std::int64_t w = cancel_node::when;
-    // Entered, the deadline is on the kernel's clock (a drifting sim host's
-    // differs from the task's: detail::host_clocks).
-    if (detail::skewed_clocks != nullptr && cancel_node::entered && w != detail::never)
-      [[unlikely]]
-      w = detail::skewed_clocks->to_host(w);
-    return clock::time_point(clock::duration(w));
+    return clock::time_point(clock::duration(detail::scope_deadline(node_.node())));
   }
   /// Move the deadline, earlier or later; takes effect at once while entered.
   /// A deadline already passed cancels at once (trio's cancel_called does too).
   void set_deadline(clock::time_point t) {
-    detail::scope_set_deadline(*this, t.time_since_epoch().count());
+    detail::scope_set_deadline(node(), t.time_since_epoch().count());
   }
 
-  bool shield() const noexcept { return cancel_node::shield; }
+  bool shield() const noexcept { return detail::scope_shield(node_.node()); }
   /// Shielded scopes ignore cancellation (and deadlines) of outer scopes.
-  void set_shield(bool on) { detail::scope_set_shield(*this, on); }
+  void set_shield(bool on) { detail::scope_set_shield(node(), on); }
 
   /// Run `body()` (a callable returning task<R>) inside this scope. Returns
   /// std::optional<R> (void for task<void>): empty if the scope absorbed its
@@ -208,7 +201,7 @@ class cancel_scope : private detail::cancel_node {
   template <class F>
   auto run(F body) -> task<typename detail::optional_result<detail::body_result_t<F>>::type> {
     using R = detail::body_result_t<F>;
-    detail::scope_enter(*this, "cancel_scope::run()");
+    detail::scope_enter(node(), "cancel_scope::run()");
     std::exception_ptr error;
     if constexpr (std::is_void_v<R>) {
       try {
@@ -216,7 +209,7 @@ class cancel_scope : private detail::cancel_node {
       } catch (...) {
         error = std::current_exception();
       }
-      detail::scope_exit(*this, error);
+      detail::scope_exit(node(), error);
       if (error) std::rethrow_exception(error);
     } else {
       std::optional<R> result;
@@ -225,7 +218,7 @@ class cancel_scope : private detail::cancel_node {
       } catch (...) {
         error = std::current_exception();
       }
-      detail::scope_exit(*this, error);
+      detail::scope_exit(node(), error);
       if (error) std::rethrow_exception(error);
       co_return result;
     }
@@ -256,7 +249,9 @@ class cancel_scope : private detail::cancel_node {
 
  private:
   friend class task_group;
-  detail::cancel_node& node() noexcept { return *this; }
+  detail::cancel_node& node() noexcept { return node_.node(); }
+  // The kernel's node, opaque here (runtime/kernel_structs.hpp).
+  detail::cancel_node_storage node_;
   detail::scope_origin made_by_;
 };
 

@@ -32,10 +32,20 @@ template <class T = void> class task_status;
 
 namespace detail {
 
-template <class T> struct start_state : start_state_base {
+/// What a start() call and its child share, in the caller's frame: the
+/// kernel's part (opaque here), then the value started() hands over.
+struct start_state_holder {
+  start_state_holder() noexcept { start_state_construct(storage); }
+  start_state_holder(const start_state_holder&) = delete;
+  start_state_holder& operator=(const start_state_holder&) = delete;
+  ~start_state_holder() { start_state_destroy(shared()); }
+  start_state_base& shared() noexcept { return storage.state(); }
+  start_state_storage storage;
+};
+template <class T> struct start_state : start_state_holder {
   std::optional<T> value;
 };
-template <> struct start_state<void> : start_state_base {};
+template <> struct start_state<void> : start_state_holder {};
 
 struct deduce_status {};
 
@@ -117,9 +127,7 @@ struct start_awaiter {
     return false;
   }
   void await_suspend(std::coroutine_handle<> h) { start_wait(state, *t, h); }
-  void await_resume() const {
-    if (state.error) std::rethrow_exception(state.error);
-  }
+  void await_resume() const { start_done(state); }
 };
 
 template <class F>
@@ -151,7 +159,7 @@ template <class T> class task_status {
   }
   void finish() {
     auto* s = std::exchange(state_, nullptr);
-    detail::task_started(*s);
+    detail::task_started(s->shared());
   }
   detail::start_state<T>* state_;
 };
@@ -166,7 +174,7 @@ template <> class task_status<void> {
   void started() {
     if (!state_) detail::throw_usage_error("task_status::started() called twice");
     auto* s = std::exchange(state_, nullptr);
-    detail::task_started(*s);
+    detail::task_started(s->shared());
   }
 
  private:
@@ -176,12 +184,12 @@ template <> class task_status<void> {
   detail::start_state<void>* state_;
 };
 
-class task_group : private detail::task_group_state {
+class task_group {
  public:
-  task_group() noexcept = default;
+  task_group() noexcept { detail::group_construct(state_); }
   task_group(const task_group&) = delete;
   task_group& operator=(const task_group&) = delete;
-  ~task_group() { detail::group_destroyed(*this); }
+  ~task_group() { detail::group_destroyed(group_state()); }
 
   /// Run body(group) inside the group, then wait for every child. Returns
   /// the body's value (std::optional, empty if the group's scope absorbed a
@@ -192,7 +200,7 @@ class task_group : private detail::task_group_state {
   auto run(F body)
       -> task<typename detail::optional_result<detail::group_body_result_t<F>>::type> {
     using R = detail::group_body_result_t<F>;
-    detail::group_enter(*this, scope_.node(), "task_group::run()");
+    detail::group_enter(group_state(), scope_.node(), "task_group::run()");
     std::exception_ptr error;
     if constexpr (std::is_void_v<R>) {
       try {
@@ -200,8 +208,8 @@ class task_group : private detail::task_group_state {
       } catch (...) {
         error = std::current_exception();
       }
-      detail::group_body_done(*this, scope_.node(), std::move(error));
-      co_await detail::group_join_awaiter{*this, scope_.node()};
+      detail::group_body_done(group_state(), scope_.node(), std::move(error));
+      co_await detail::group_join_awaiter{group_state(), scope_.node()};
     } else {
       std::optional<R> result;
       try {
@@ -209,8 +217,8 @@ class task_group : private detail::task_group_state {
       } catch (...) {
         error = std::current_exception();
       }
-      detail::group_body_done(*this, scope_.node(), std::move(error));
-      co_await detail::group_join_awaiter{*this, scope_.node()};
+      detail::group_body_done(group_state(), scope_.node(), std::move(error));
+      co_await detail::group_join_awaiter{group_state(), scope_.node()};
       co_return result;
     }
   }
@@ -224,8 +232,8 @@ class task_group : private detail::task_group_state {
     detail::check_spawnable<Fn, Args...>();
     auto root = detail::make_child_root(std::forward<Fn>(fn), std::forward<Args>(args)...);
     auto h = root.handle();
-    detail::group_spawn(*this, scope_.node(), h.promise().record(), h, std::move(name.value),
-                        nullptr);
+    detail::group_spawn(group_state(), scope_.node(), h.promise().record(), h,
+                        std::move(name.value), nullptr);
     (void)root.release();
   }
 
@@ -250,10 +258,10 @@ class task_group : private detail::task_group_state {
     detail::start_state<V> state;
     auto root = detail::make_start_root<V>(state, std::move(fn), std::move(args)...);
     auto h = root.handle();
-    detail::start_begin(state, *this, scope_.node(), h.promise().record(), h,
+    detail::start_begin(state.shared(), group_state(), scope_.node(), h.promise().record(), h,
                         std::move(name.value));
     (void)root.release();
-    co_await detail::start_awaiter{state};
+    co_await detail::start_awaiter{state.shared()};
     if constexpr (!std::is_void_v<V>) co_return std::move(*state.value);
   }
 
@@ -261,6 +269,9 @@ class task_group : private detail::task_group_state {
   anyio::cancel_scope& cancel_scope() noexcept { return scope_; }
 
  private:
+  detail::task_group_state& group_state() noexcept { return state_.state(); }
+  // The kernel's bookkeeping, opaque here (runtime/kernel_structs.hpp).
+  detail::task_group_state_storage state_;
   anyio::cancel_scope scope_;
 };
 

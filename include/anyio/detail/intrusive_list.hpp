@@ -5,13 +5,13 @@
 // list it is on. The list keeps a head, a tail and a size (push_back,
 // pop_front and remove all O(1)): parking lots and channel waiter queues.
 // The kernel's own lists (a scope's tasks, a group's children, a scope's
-// child scopes) are not on it: their heads sit in the public cancel_node
-// and task_group_state, where intrusive_list<task_record, ...> cannot be
-// named (task_record is complete only in runtime/) and a 24-byte list would
-// grow every scope and group; a head-only variant of the same link code,
-// tried there, cost 3 instructions more per spawn+join on realio and 7 on
-// sim (callgrind, w1), so they stay hand-linked (runtime/cancel_scope.cpp,
-// runtime/task_group.cpp).
+// child scopes) are not on it: their heads sit in cancel_node and
+// task_group_state (runtime/kernel_structs.hpp), whose room in every
+// cancel_scope and task_group is reserved in detail/kernel_types.hpp, and a
+// 24-byte list would grow every scope and group; a head-only variant of the
+// same link code, tried there, cost 3 instructions more per spawn+join on
+// realio and 7 on sim (callgrind, w1), so they stay hand-linked
+// (runtime/cancel_scope.cpp, runtime/task_group.cpp).
 #pragma once
 #include <anyio/detail/assert.hpp>
 

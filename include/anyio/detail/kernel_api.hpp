@@ -103,22 +103,33 @@ void rethrow_wake_error(task_record& t);
 void sleep_done(sleep_node& node) noexcept;
 void sleep_park(sleep_node& node, task_record& t, std::coroutine_handle<> h, std::int64_t when);
 
-// Cancel scopes (runtime/cancel_scope.cpp).
+// Cancel scopes (runtime/cancel_scope.cpp). A cancel_node is built in its
+// scope's storage with the deadline (ns, never for none) and shield the
+// scope was made with; scope_destroyed ends it and says whether the scope
+// was ever entered (a debug build reports a helper-made scope that was not).
+void scope_construct(cancel_node_storage& storage, std::int64_t when, bool shield) noexcept;
+bool scope_destroyed(cancel_node& s) noexcept;
 void scope_enter(cancel_node& s, const char* api);
 void scope_exit(cancel_node& s, std::exception_ptr& error);
 void scope_cancel(cancel_node& s, const char* reason) noexcept;
 void scope_set_deadline(cancel_node& s, std::int64_t when);
 void scope_set_shield(cancel_node& s, bool shield);
-void scope_destroyed(cancel_node& s) noexcept;
+bool scope_cancel_called(const cancel_node& s) noexcept;
+bool scope_cancelled_caught(const cancel_node& s) noexcept;
+/// The deadline on the calling task's host's clock (ns; never for none).
+std::int64_t scope_deadline(const cancel_node& s) noexcept;
+bool scope_shield(const cancel_node& s) noexcept;
 std::int64_t effective_deadline(const task_record& t) noexcept;
 
 // Task groups (runtime/task_group.cpp).
+void group_construct(task_group_state_storage& storage) noexcept;
 void group_enter(task_group_state& g, cancel_node& scope, const char* api);
 void group_spawn(task_group_state& g, cancel_node& scope, task_record& child,
                  std::coroutine_handle<> root, std::string name, start_state_base* start);
 void group_body_done(task_group_state& g, cancel_node& scope, std::exception_ptr error);
 void group_wait(task_group_state& g, task_record& t, std::coroutine_handle<> h);
 void group_finish(task_group_state& g, cancel_node& scope);
+/// Ends the state's life (group_construct built it).
 void group_destroyed(task_group_state& g) noexcept;
 /// A task outside every task group, under the run's root scope (trio's
 /// system tasks): for what must run beside the caller without a group of
@@ -130,6 +141,14 @@ void start_begin(start_state_base& s, task_group_state& g, cancel_node& scope, t
                  std::coroutine_handle<> root, std::string name);
 void start_wait(start_state_base& s, task_record& t, std::coroutine_handle<> h);
 void task_started(start_state_base& s);
+/// After start_wait resumes: rethrows what ended the start (the child's
+/// exception before started(), `cancelled`, a usage_error), if anything.
+void start_done(start_state_base& s);
+/// A start() call's shared state lives in the caller's frame, which a
+/// failed run's teardown may destroy while the start is pending (the kernel
+/// has forgotten it by then).
+void start_state_construct(start_state_storage& storage) noexcept;
+void start_state_destroy(start_state_base& s) noexcept;
 
 /// True while a failed run destroys its remaining frames: close() paths then
 /// unlink waiters instead of waking tasks that are about to be destroyed,

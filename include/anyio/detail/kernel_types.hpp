@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: MIT
-// The kernel's per-object state, laid out here only because templates in the
-// public headers embed it: a cancel_node inside each cancel_scope, a
-// task_group_state inside each task_group, a start_state_base inside each
-// start() call. No allocation beyond the frames themselves. Only runtime/
-// reads or writes these fields; user code never sees them (cancel_scope and
-// task_group derive from them privately). The task_record itself is opaque
-// here: each root frame reserves room for it and runtime/task_record.hpp
-// defines it. These three could be made opaque the same way (reserved bytes
-// checked by static_asserts, built by a runtime/ call); it has not been done
-// yet (issue 9, point 7): each would need its own construct/destroy calls,
-// and cancel_scope's deadline and shield, set before the scope is entered,
-// would have to move to the public side.
+// The kernel's per-object state as public headers see it: names and room,
+// no fields. The kernel's own structs (task_record, cancel_node,
+// task_group_state, start_state_base) are defined in runtime/
+// (task_record.hpp, kernel_structs.hpp); a public type that owns one holds
+// reserved, aligned bytes for it (a root frame, a cancel_scope, a
+// task_group, a start() call), so the kernel costs no allocation of its own,
+// and runtime/ builds it there, reads and writes its fields and ends its
+// life (task_record_construct, scope_construct, group_construct,
+// start_state_construct and their destroy calls). The sizes below are
+// checked against the structs by static_asserts in runtime/. What stays
+// here is what public code fills in itself: the timer, sleep and idle nodes
+// its awaiters embed.
 #pragma once
 #include <anyio/detail/function_ref.hpp>
 
@@ -32,7 +32,9 @@ enum class abort_result { succeeded, failed };
 
 namespace detail {
 
+// Complete only in runtime/: public code passes references around.
 struct task_record;
+struct cancel_node;
 struct task_group_state;
 struct start_state_base;
 
@@ -46,29 +48,6 @@ struct timer_node {
   std::uint64_t seq = 0;
   std::uint32_t heap_index = not_in_heap;
   kind type = kind::scope;
-};
-
-/// A cancel scope's place in the cancellation tree (trio's CancelStatus,
-/// merged with CancelScope). Children are scopes whose parent this is, in
-/// this task or in child tasks; `tasks` are tasks whose innermost scope this
-/// is. Cancellation walks this tree downward, stopping at shields.
-/// `effectively_cancelled` caches cancel_called || (!shield && the parent's
-/// state), kept current on every change (trio: CancelStatus), so a
-/// checkpoint reads one flag instead of walking to the root.
-struct cancel_node : timer_node {
-  cancel_node* parent = nullptr;
-  cancel_node* first_child = nullptr;
-  cancel_node* prev_sibling = nullptr;
-  cancel_node* next_sibling = nullptr;
-  task_record* tasks = nullptr;
-  task_record* owner = nullptr;
-  std::uint64_t id = 0;
-  bool entered = false;
-  bool exited = false;
-  bool cancel_called = false;
-  bool shield = false;
-  bool cancelled_caught = false;
-  bool effectively_cancelled = false;
 };
 
 /// A sleeping task's timer (sleep/sleep_until): fires by rescheduling `task`.
@@ -94,33 +73,38 @@ struct idle_node {
 inline constexpr std::size_t task_record_size = 128;
 inline constexpr std::size_t task_record_align = 8;
 
-/// A task group's bookkeeping, next to its cancel scope.
-struct task_group_state {
-  task_record* parent = nullptr;  ///< task that entered the group
-  cancel_node* scope = nullptr;   ///< the group's cancel scope
-  task_record* children = nullptr;
-  std::size_t child_count = 0;
-  struct failure {
-    std::exception_ptr error;
-    std::string task;
-  };
-  std::vector<failure> failures;
-  bool entered = false;
-  bool closed = false;
-  bool body_done = false;
-  bool parent_waiting = false;
-  bool saw_cancelled = false;
+// Room for the kernel's other per-object structs (runtime/kernel_structs.hpp
+// checks these): a cancel_node in each cancel_scope, a task_group_state in
+// each task_group, a start_state_base in each start() call.
+inline constexpr std::size_t cancel_node_size = 88;
+inline constexpr std::size_t cancel_node_align = 8;
+inline constexpr std::size_t task_group_state_size = 64;
+inline constexpr std::size_t task_group_state_align = 8;
+inline constexpr std::size_t start_state_size = 48;
+inline constexpr std::size_t start_state_align = 8;
+
+/// A cancel_scope's room for its node: built by scope_construct, ended by
+/// scope_destroyed (runtime/cancel_scope.cpp).
+struct cancel_node_storage {
+  alignas(cancel_node_align) std::byte bytes[cancel_node_size];
+  cancel_node& node() noexcept { return *reinterpret_cast<cancel_node*>(bytes); }
+  const cancel_node& node() const noexcept {
+    return *reinterpret_cast<const cancel_node*>(bytes);
+  }
 };
 
-/// Shared between a start() caller and the child until started() or exit.
-struct start_state_base {
-  task_record* waiter = nullptr;
-  task_record* child = nullptr;
-  task_group_state* group = nullptr;
-  cancel_node* group_scope = nullptr;
-  std::exception_ptr error{};
-  bool started = false;  ///< started() was called (maybe refused: caller cancelled)
-  bool finished = false;
+/// A task_group's room for its state: built by group_construct, ended by
+/// group_destroyed (runtime/task_group.cpp).
+struct task_group_state_storage {
+  alignas(task_group_state_align) std::byte bytes[task_group_state_size];
+  task_group_state& state() noexcept { return *reinterpret_cast<task_group_state*>(bytes); }
+};
+
+/// A start() call's room for what its caller and child share: built by
+/// start_state_construct, ended by start_state_destroy (runtime/task_group.cpp).
+struct start_state_storage {
+  alignas(start_state_align) std::byte bytes[start_state_size];
+  start_state_base& state() noexcept { return *reinterpret_cast<start_state_base*>(bytes); }
 };
 
 }  // namespace detail
