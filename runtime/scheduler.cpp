@@ -48,6 +48,15 @@ constinit const bool flag_true = true;  // observed: every cancel point takes th
 constinit thread_local const bool* current_cancel_flag = &flag_false;
 constinit thread_local bool skip_schedule_point = false;
 
+namespace {
+// Between steps and after a run: no task runs, so neither thread-local may
+// keep pointing into a scope that can be gone by the next read.
+void clear_step_flags() noexcept {
+  current_cancel_flag = &flag_false;
+  skip_schedule_point = false;
+}
+}  // namespace
+
 const bool* kernel::cancel_flag_of(const task_record& t) const noexcept {
   if (observed_cancel_points_) return &flag_true;  // as emit_cancel_point
   ANYIO_ASSERT(t.scope != nullptr);  // every task runs inside at least the root scope
@@ -105,8 +114,7 @@ kernel::kernel(backend& b, const run_config& config)
 
 kernel::~kernel() {
   tls_kernel = nullptr;
-  current_cancel_flag = &flag_false;
-  skip_schedule_point = false;
+  clear_step_flags();
 }
 
 std::exception_ptr run_kernel(backend& b, root_task main, const run_config& config) {
@@ -249,7 +257,7 @@ void kernel::step(task_record& t, bool contested) {
   t.state = task_state::running;
   current_ = &t;
   current_task_ptr = &t;
-  current_cancel_flag = observed_cancel_points_ ? &flag_true : &t.scope->effectively_cancelled;
+  current_cancel_flag = cancel_flag_of(t);
   // The skip (detail::schedule_point_after_op) is armed only when the only
   // task it could delay is one this step wakes. Not while I/O is in flight
   // or a poll is due (the loop polls between steps). A skipped point is not
@@ -263,8 +271,7 @@ void kernel::step(task_record& t, bool contested) {
   resume_flat(t.resume);  // task.hpp: awaits within the step run on a flat stack
   current_ = nullptr;
   current_task_ptr = nullptr;
-  current_cancel_flag = &flag_false;  // the scope it pointed into may be gone
-  skip_schedule_point = false;
+  clear_step_flags();
   ANYIO_ASSERT(t.state != task_state::running);
   if (t.state == task_state::done) finalize(t);
 }
@@ -365,8 +372,7 @@ void kernel::teardown() noexcept {
   held_.clear();
   current_ = nullptr;
   current_task_ptr = nullptr;
-  current_cancel_flag = &flag_false;
-  skip_schedule_point = false;
+  clear_step_flags();
   // Unlink before destroying: the destructors run below may cancel a scope or
   // wake a task, and nothing they reach may lead into a frame already gone.
   // With the tree and the group lists cut, cancel() only records the request.
